@@ -1,0 +1,363 @@
+//! The serde deserializer: a decoded [`Value`] into any `Deserialize` type.
+
+use bytes::Bytes;
+use serde::de::{
+    self, DeserializeSeed, EnumAccess, IntoDeserializer, MapAccess, SeqAccess, VariantAccess,
+    Visitor,
+};
+use serde::forward_to_deserialize_any;
+
+use crate::bigint::BigInt;
+use crate::tagged::TAGGED;
+use crate::{DecodeError, Value};
+
+/// Deserializes an owned [`Value`].
+///
+/// `deserialize_any` shows a value as it is on the wire: a tuple, big
+/// integer, object array or tagged object appears as the map
+/// `{"type": .., "data": ..}`. Typed requests are lenient where Python is:
+/// a list or a tuple satisfies both `Vec<T>` and `(A, B)`.
+#[derive(Debug)]
+pub struct ValueDeserializer(pub Value);
+
+impl ValueDeserializer {
+    /// The wire form (type name, data) of a tagged value, if it is one.
+    fn into_tag(self) -> Result<(String, Value), Value> {
+        Ok(match self.0 {
+            Value::Tuple(items) => ("tuple".into(), Value::List(items)),
+            Value::BigInt(b) => ("int".into(), Value::Bytes(b.to_python_bytes().into())),
+            Value::Mpz(b) => ("mpz".into(), Value::Bytes(b.to_gmpy_bytes().into())),
+            Value::Int(i) if i64::try_from(i).is_err() && u64::try_from(i).is_err() => (
+                "int".into(),
+                Value::Bytes(BigInt::from(i).to_python_bytes().into()),
+            ),
+            Value::Array(a) => {
+                let (shape, data) = a.into_parts();
+                let values = nest(&shape, data);
+                let shape = Value::Tuple(shape.into_iter().map(Value::from).collect());
+                (
+                    "ndarray".into(),
+                    Value::Map(vec![
+                        (Value::from("values"), values),
+                        (Value::from("shape"), shape),
+                    ]),
+                )
+            }
+            Value::Tagged { type_name, data } => (type_name, *data),
+            other => return Err(other),
+        })
+    }
+}
+
+fn nest(shape: &[usize], data: Vec<Value>) -> Value {
+    match shape.split_first() {
+        None => data.into_iter().next().unwrap_or(Value::Nil),
+        Some((&n, rest)) => {
+            let step: usize = rest.iter().product();
+            let mut it = data.into_iter();
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let chunk: Vec<Value> = it.by_ref().take(step).collect();
+                out.push(nest(rest, chunk));
+            }
+            Value::List(out)
+        }
+    }
+}
+
+fn unexpected(v: &Value, what: &str) -> DecodeError {
+    DecodeError::Message(format!("expected {what}, found {}", v.kind()))
+}
+
+impl<'de> IntoDeserializer<'de, DecodeError> for Value {
+    type Deserializer = ValueDeserializer;
+    fn into_deserializer(self) -> ValueDeserializer {
+        ValueDeserializer(self)
+    }
+}
+
+impl<'de> de::Deserializer<'de> for ValueDeserializer {
+    type Error = DecodeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::Nil => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(b),
+            Value::Int(i) => {
+                if let Ok(v) = i64::try_from(i) {
+                    visitor.visit_i64(v)
+                } else if let Ok(v) = u64::try_from(i) {
+                    visitor.visit_u64(v)
+                } else {
+                    visitor.visit_i128(i)
+                }
+            }
+            Value::F32(f) => visitor.visit_f32(f),
+            Value::F64(f) => visitor.visit_f64(f),
+            Value::Str(s) => visitor.visit_string(s),
+            Value::Bytes(b) => visitor.visit_byte_buf(Vec::from(b)),
+            Value::List(items) => visitor.visit_seq(Seq(items.into_iter())),
+            Value::Map(entries) => visitor.visit_map(Map {
+                it: entries.into_iter(),
+                value: None,
+            }),
+            other => match ValueDeserializer(other).into_tag() {
+                Ok((name, data)) => visitor.visit_map(Map {
+                    it: vec![
+                        (Value::from("type"), Value::Str(name)),
+                        (Value::from("data"), data),
+                    ]
+                    .into_iter(),
+                    value: None,
+                }),
+                Err(v) => Err(unexpected(&v, "a value")),
+            },
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::Nil => visitor.visit_none(),
+            v => visitor.visit_some(ValueDeserializer(v)),
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::Nil => visitor.visit_unit(),
+            v => Err(unexpected(&v, "None")),
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        if name == TAGGED {
+            return match self.into_tag() {
+                Ok((name, data)) => visitor.visit_seq(Seq(vec![Value::Str(name), data].into_iter())),
+                Err(v) => Err(unexpected(&v, "a tagged object")),
+            };
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::List(items) | Value::Tuple(items) => visitor.visit_seq(Seq(items.into_iter())),
+            // a byte string requested as a sequence (e.g. Vec<u8>)
+            Value::Bytes(b) => visitor.visit_seq(Seq(b
+                .iter()
+                .map(|&x| Value::Int(x.into()))
+                .collect::<Vec<_>>()
+                .into_iter())),
+            v => Err(unexpected(&v, "a list")),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::List(items) | Value::Tuple(items) => visitor.visit_seq(Seq(items.into_iter())),
+            v => Err(unexpected(&v, "a tuple")),
+        }
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::Map(entries) => visitor.visit_map(Map {
+                it: entries.into_iter(),
+                value: None,
+            }),
+            Value::Tagged { type_name, .. } => Err(DecodeError::Message(format!(
+                "expected a map, found a tagged {type_name:?} object (receive it as Tagged<T>)"
+            ))),
+            v => Err(unexpected(&v, "a map")),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::Str(s) => visitor.visit_enum(s.into_deserializer()),
+            Value::Map(mut entries) if entries.len() == 1 => {
+                let (k, v) = entries.pop().unwrap_or((Value::Nil, Value::Nil));
+                match k {
+                    Value::Str(variant) => visitor.visit_enum(Enum { variant, value: v }),
+                    k => Err(unexpected(&k, "an enum variant name")),
+                }
+            }
+            v => Err(unexpected(&v, "an enum (a variant name or a one-entry map)")),
+        }
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::Bytes(b) => visitor.visit_byte_buf(Vec::from(b)),
+            Value::Str(s) => visitor.visit_string(s),
+            Value::List(items) => visitor.visit_seq(Seq(items.into_iter())),
+            v => Err(unexpected(&v, "bytes")),
+        }
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.deserialize_bytes(visitor)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        identifier ignored_any
+    }
+}
+
+struct Seq(std::vec::IntoIter<Value>);
+
+impl<'de> SeqAccess<'de> for Seq {
+    type Error = DecodeError;
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DecodeError> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(ValueDeserializer(v)))
+            .transpose()
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct Map {
+    it: std::vec::IntoIter<(Value, Value)>,
+    value: Option<Value>,
+}
+
+impl<'de> MapAccess<'de> for Map {
+    type Error = DecodeError;
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
+        match self.it.next() {
+            Some((k, v)) => {
+                self.value = Some(v);
+                seed.deserialize(ValueDeserializer(k)).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+        let v = self
+            .value
+            .take()
+            .ok_or_else(|| DecodeError::Message("map value requested before its key".into()))?;
+        seed.deserialize(ValueDeserializer(v))
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.it.len())
+    }
+}
+
+struct Enum {
+    variant: String,
+    value: Value,
+}
+
+impl<'de> EnumAccess<'de> for Enum {
+    type Error = DecodeError;
+    type Variant = ValueDeserializer;
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, ValueDeserializer), DecodeError> {
+        let name = seed.deserialize(ValueDeserializer(Value::Str(self.variant)))?;
+        Ok((name, ValueDeserializer(self.value)))
+    }
+}
+
+impl<'de> VariantAccess<'de> for ValueDeserializer {
+    type Error = DecodeError;
+    fn unit_variant(self) -> Result<(), DecodeError> {
+        match self.0 {
+            Value::Nil => Ok(()),
+            v => Err(unexpected(&v, "a unit variant")),
+        }
+    }
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DecodeError> {
+        seed.deserialize(self)
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, DecodeError> {
+        de::Deserializer::deserialize_tuple(self, len, visitor)
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        de::Deserializer::deserialize_map(self, visitor)
+    }
+}
+
+/// Converts a decoded [`Value`] into `T`.
+///
+/// Asking for [`Value`] itself, or for [`Bytes`] when the value is a byte
+/// string, hands the value over as it is (byte strings stay slices of the
+/// received buffer).
+pub fn from_value<T: de::DeserializeOwned + 'static>(v: Value) -> Result<T, DecodeError> {
+    use std::any::Any;
+    let mut slot = Some(v);
+    if let Some(out) = (&mut slot as &mut dyn Any).downcast_mut::<Option<T>>() {
+        if let Some(t) = out.take() {
+            return Ok(t);
+        }
+    }
+    if let Some(Value::Bytes(_)) = slot {
+        let mut bytes: Option<Bytes> = match slot.take() {
+            Some(Value::Bytes(b)) => Some(b),
+            _ => None,
+        };
+        if let Some(out) = (&mut bytes as &mut dyn Any).downcast_mut::<Option<T>>() {
+            if let Some(t) = out.take() {
+                return Ok(t);
+            }
+        }
+        slot = bytes.map(Value::Bytes);
+    }
+    let v = slot.unwrap_or(Value::Nil);
+    T::deserialize(ValueDeserializer(v))
+}

@@ -1,0 +1,45 @@
+//! The wire format of the Python package `tno.mpc.communication` 5.x.
+//!
+//! A packet is the msgpack map `{"object": <bin>, "id": <str>}` whose
+//! `object` is itself the msgpack encoding of the value ([`encode_packet`],
+//! [`Packet::decode`]). Inside, values follow the Python package's rules:
+//! native msgpack for `None`, bools, integers in the i64/u64 range, floats,
+//! strings, bytes, lists and string-keyed maps; everything else as a tagged
+//! object `{"type": <name>, "data": ..}` — tuples, big integers, gmpy2
+//! `mpz`, numpy object arrays and registered user classes.
+//!
+//! Two ways to handle values:
+//! * dynamically, as a [`Value`] (anything Python can send; unknown tagged
+//!   objects survive decode → encode unchanged);
+//! * typed, as any `T: Serialize + DeserializeOwned`: structs travel as maps,
+//!   tuples as Python tuples, [`BigInt`]s with Python's big-int rules, and
+//!   types implementing [`PyClass`] as Python classes (via [`Tagged`]).
+//!
+//! Decoding is made for untrusted input: it never panics, never recurses
+//! deeper than [`DecodeLimits::max_depth`], never allocates from a declared
+//! length before the bytes are there, and reports a typed [`DecodeError`].
+//!
+//! This crate knows no networking.
+#![deny(missing_docs)]
+
+mod array;
+mod bigint;
+mod de;
+mod decode;
+mod error;
+mod packet;
+mod ser;
+pub mod tagged;
+mod value;
+mod wire;
+
+pub use array::{NdArray, ShapeError};
+pub use bigint::BigInt;
+pub use bytes::Bytes;
+pub use dashu_int::IBig;
+pub use de::{from_value, ValueDeserializer};
+pub use decode::{decode_value, decode_value_with, validate, DecodeLimits};
+pub use error::{DecodeError, EncodeError};
+pub use packet::{decode, encode_packet, encode_packet_raw, encode_value, Packet};
+pub use tagged::{PyClass, Tagged};
+pub use value::Value;

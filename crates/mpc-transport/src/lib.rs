@@ -1,0 +1,214 @@
+//! The transport seam of the MPC pool.
+//!
+//! A transport moves opaque packets between named parties, nothing more. It
+//! knows neither the wire format of the values inside a packet (that is
+//! `mpc-serial`) nor message ids and buffering (that is `mpc-pool`).
+//!
+//! * Outgoing: [`Transport::send`] delivers one packet to a named peer and
+//!   resolves once the peer has *accepted* it.
+//! * Incoming: a transport hands each packet it receives from a known peer to
+//!   an [`Inbox`], synchronously, and reports the inbox's verdict
+//!   ([`Delivery`] or [`Rejection`]) back to the sender.
+//!
+//! [`MemoryNetwork`] is an in-process transport (the Python package's
+//! `MockCommunicator`), and the `compliance` feature offers a suite every
+//! transport's tests run ([`compliance`]).
+#![deny(missing_docs)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+#[cfg(feature = "compliance")]
+pub mod compliance;
+mod memory;
+
+pub use memory::{BindError, MemoryNetwork, MemoryTransport};
+
+/// Receives the packets a transport accepted from known peers.
+///
+/// Implemented by the pool. `deliver` is called synchronously from the
+/// transport's receive path and must not block: it files the packet and
+/// returns its verdict, which the transport reports to the sender.
+pub trait Inbox: Send + Sync + 'static {
+    /// Files one packet received from the peer named `from`.
+    fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection>;
+}
+
+/// A shared, type-erased inbox.
+pub type SharedInbox = Arc<dyn Inbox>;
+
+/// A packet the inbox accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// The packet is new and was filed.
+    Accepted,
+    /// An identical packet (same sender, id and bytes) was already filed:
+    /// this is a retry. It is acknowledged but not delivered twice.
+    Duplicate,
+}
+
+/// Why an inbox (or a transport on its behalf) refused an incoming packet.
+///
+/// A transport reports it to the sender, which surfaces it as
+/// [`TransportError::Rejected`]. A rejected packet is never delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The packet could not be decoded.
+    #[error("malformed packet: {reason}")]
+    Malformed {
+        /// What was wrong, for the sender's log.
+        reason: String,
+    },
+    /// A different message with the same id from the same sender is still
+    /// waiting to be read.
+    #[error("a different message with id {id:?} is already waiting to be read")]
+    Conflict {
+        /// The message id that was reused.
+        id: String,
+    },
+    /// The receiver's buffer for this sender is full; the sender may retry later.
+    #[error("receive buffer full: {reason}")]
+    BufferFull {
+        /// Which bound was hit.
+        reason: String,
+    },
+    /// The sender is not one of the receiver's configured peers.
+    #[error("sender is not a known peer")]
+    UnknownSender,
+    /// The packet is larger than the receiver accepts.
+    #[error("packet of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Size of the packet (or its declared size), in bytes.
+        size: u64,
+        /// The receiver's limit, in bytes.
+        limit: u64,
+    },
+    /// The receiver is shutting down.
+    #[error("receiver is shutting down")]
+    ShuttingDown,
+}
+
+impl Rejection {
+    /// Whether a later retry of the same packet may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Rejection::BufferFull { .. } | Rejection::ShuttingDown)
+    }
+}
+
+/// Errors of sending a packet.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The peer is not configured on this transport.
+    #[error("unknown peer {peer:?}")]
+    UnknownPeer {
+        /// The peer name asked for.
+        peer: String,
+    },
+    /// The peer could not be reached within the transport's retry window.
+    #[error("peer {peer:?} unreachable: {reason}")]
+    Unreachable {
+        /// The peer name.
+        peer: String,
+        /// The last failure seen.
+        reason: String,
+    },
+    /// The peer has shut down or went away.
+    #[error("peer {peer:?} is gone")]
+    PeerGone {
+        /// The peer name.
+        peer: String,
+    },
+    /// The peer received the packet and refused it.
+    #[error("peer {peer:?} refused the packet: {rejection}")]
+    Rejected {
+        /// The peer name.
+        peer: String,
+        /// The peer's reason.
+        rejection: Rejection,
+    },
+    /// This transport has been shut down.
+    #[error("transport is shut down")]
+    Closed,
+    /// Any other failure, with its source.
+    #[error("sending to {peer:?} failed: {source}")]
+    Other {
+        /// The peer name.
+        peer: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl TransportError {
+    /// The peer this error concerns, if any.
+    pub fn peer(&self) -> Option<&str> {
+        match self {
+            TransportError::UnknownPeer { peer }
+            | TransportError::Unreachable { peer, .. }
+            | TransportError::PeerGone { peer }
+            | TransportError::Rejected { peer, .. }
+            | TransportError::Other { peer, .. } => Some(peer),
+            TransportError::Closed => None,
+        }
+    }
+}
+
+/// Moves packets to named peers.
+///
+/// Incoming packets do not pass through this trait: a transport is created
+/// with a [`SharedInbox`] and delivers into it.
+pub trait Transport: Send + Sync + 'static {
+    /// Delivers `packet` to the peer named `to`.
+    ///
+    /// Resolves `Ok` once the peer has accepted the packet (or acknowledged
+    /// it as a duplicate of one it accepted before). A transport may retry
+    /// internally; a packet must never be delivered twice to the peer's inbox.
+    fn send(
+        &self,
+        to: &str,
+        packet: Bytes,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+
+    /// Stops receiving, fails new sends with [`TransportError::Closed`] and
+    /// releases resources. Idempotent.
+    fn shutdown(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// A boxed future, as returned by [`DynTransport`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The object-safe companion of [`Transport`], for picking a transport at
+/// run time. Every [`Transport`] implements it.
+pub trait DynTransport: Send + Sync + 'static {
+    /// See [`Transport::send`].
+    fn send_boxed<'a>(
+        &'a self,
+        to: &'a str,
+        packet: Bytes,
+    ) -> BoxFuture<'a, Result<(), TransportError>>;
+    /// See [`Transport::shutdown`].
+    fn shutdown_boxed(&self) -> BoxFuture<'_, ()>;
+}
+
+impl<T: Transport> DynTransport for T {
+    fn send_boxed<'a>(
+        &'a self,
+        to: &'a str,
+        packet: Bytes,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        Box::pin(Transport::send(self, to, packet))
+    }
+    fn shutdown_boxed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(Transport::shutdown(self))
+    }
+}
+
+/// A type-erased transport.
+pub type BoxTransport = Arc<dyn DynTransport>;

@@ -1,0 +1,46 @@
+//! Project automation, run as `cargo xtask <command>`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  golden     regenerate the golden wire vectors from the real Python package
+             (creates target/golden-venv, installs tno.mpc.communication==5.0.4)
+";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("golden") => golden(),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn golden() -> Result<()> {
+    let root = root();
+    let status = Command::new("bash")
+        .arg(root.join("scripts/golden/gen.sh"))
+        .current_dir(&root)
+        .status()
+        .context("running scripts/golden/gen.sh")?;
+    if !status.success() {
+        bail!("golden vector generation failed: {status}");
+    }
+    Ok(())
+}
