@@ -250,7 +250,9 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for NdArray<T> {
                 "expected an array (nested lists of equal lengths or a tagged ndarray), found {kind}"
             ))
         })?;
-        arr.try_map(|e| T::deserialize(crate::ValueDeserializer(e)).map_err(serde::de::Error::custom))
+        arr.try_map(|e| {
+            T::deserialize(crate::ValueDeserializer(e)).map_err(serde::de::Error::custom)
+        })
     }
 }
 

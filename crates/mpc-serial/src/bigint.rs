@@ -47,7 +47,11 @@ impl BigInt {
     pub fn to_python_bytes(&self) -> Vec<u8> {
         let want = (self.bit_length() + 8) / 8;
         let mut bytes = self.0.to_le_bytes().into_vec();
-        let fill = if self.0.sign() == Sign::Negative { 0xff } else { 0x00 };
+        let fill = if self.0.sign() == Sign::Negative {
+            0xff
+        } else {
+            0x00
+        };
         bytes.resize(want, fill);
         bytes
     }
@@ -224,7 +228,16 @@ impl<'de> Visitor<'de> for BigIntVisitor {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "type" => kind = Some(map.next_value()?),
-                "data" => data = Some(map.next_value()?),
+                "data" => {
+                    // report a tagged object of another class as such, not
+                    // as data that is not bytes
+                    if let Some(k) = kind.as_deref().filter(|k| !matches!(*k, "int" | "mpz")) {
+                        return Err(de::Error::custom(format_args!(
+                            "expected an integer, found a tagged {k:?} object"
+                        )));
+                    }
+                    data = Some(map.next_value()?)
+                }
                 other => return Err(de::Error::unknown_field(other, &["type", "data"])),
             }
         }

@@ -65,6 +65,10 @@ fn nest(shape: &[usize], data: Vec<Value>) -> Value {
     }
 }
 
+fn out_of_range(b: &BigInt, exp: &dyn de::Expected) -> DecodeError {
+    de::Error::invalid_value(de::Unexpected::Other(&format!("integer {b}")), exp)
+}
+
 fn unexpected(v: &Value, what: &str) -> DecodeError {
     DecodeError::Message(format!("expected {what}, found {}", v.kind()))
 }
@@ -144,7 +148,9 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     ) -> Result<V::Value, DecodeError> {
         if name == TAGGED {
             return match self.into_tag() {
-                Ok((name, data)) => visitor.visit_seq(Seq(vec![Value::Str(name), data].into_iter())),
+                Ok((name, data)) => {
+                    visitor.visit_seq(Seq(vec![Value::Str(name), data].into_iter()))
+                }
                 Err(v) => Err(unexpected(&v, "a tagged object")),
             };
         }
@@ -221,7 +227,10 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
                     k => Err(unexpected(&k, "an enum variant name")),
                 }
             }
-            v => Err(unexpected(&v, "an enum (a variant name or a one-entry map)")),
+            v => Err(unexpected(
+                &v,
+                "an enum (a variant name or a one-entry map)",
+            )),
         }
     }
 
@@ -238,8 +247,30 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         self.deserialize_bytes(visitor)
     }
 
+    // A tagged big integer is a map to `deserialize_any`; 128-bit integers
+    // accept it when its value fits (they are sent tagged outside 64 bits).
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::BigInt(b) | Value::Mpz(b) => match b.to_i128() {
+                Some(v) => visitor.visit_i128(v),
+                None => Err(out_of_range(&b, &visitor)),
+            },
+            v => ValueDeserializer(v).deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.0 {
+            Value::BigInt(b) | Value::Mpz(b) => match u128::try_from(&b.0) {
+                Ok(v) => visitor.visit_u128(v),
+                Err(_) => Err(out_of_range(&b, &visitor)),
+            },
+            v => ValueDeserializer(v).deserialize_any(visitor),
+        }
+    }
+
     forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bool i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 char str string
         identifier ignored_any
     }
 }
@@ -281,7 +312,10 @@ impl<'de> MapAccess<'de> for Map {
             None => Ok(None),
         }
     }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DecodeError> {
         let v = self
             .value
             .take()
@@ -318,10 +352,17 @@ impl<'de> VariantAccess<'de> for ValueDeserializer {
             v => Err(unexpected(&v, "a unit variant")),
         }
     }
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DecodeError> {
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, DecodeError> {
         seed.deserialize(self)
     }
-    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, DecodeError> {
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
         de::Deserializer::deserialize_tuple(self, len, visitor)
     }
     fn struct_variant<V: Visitor<'de>>(

@@ -109,7 +109,12 @@ impl<'a> Reader<'a> {
             0xdf => Head::Map(len32(self.be()?)),
             0xe0..=0xff => Head::SInt((m as i8).into()),
             // 0xc1 (never used), 0xc7..=0xc9 and 0xd4..=0xd8 (extension types)
-            _ => return Err(DecodeError::UnsupportedMarker { offset: at, marker: m }),
+            _ => {
+                return Err(DecodeError::UnsupportedMarker {
+                    offset: at,
+                    marker: m,
+                })
+            }
         })
     }
 
@@ -158,7 +163,12 @@ impl<'a> Reader<'a> {
 
     /// Reads one value. `src` is the buffer `self` reads, as `Bytes`, so byte
     /// strings become slices of it.
-    fn value(&mut self, src: &Bytes, depth: usize, limits: &DecodeLimits) -> Result<Value, DecodeError> {
+    fn value(
+        &mut self,
+        src: &Bytes,
+        depth: usize,
+        limits: &DecodeLimits,
+    ) -> Result<Value, DecodeError> {
         let at = self.pos;
         Ok(match self.head()? {
             Head::Nil => Value::Nil,

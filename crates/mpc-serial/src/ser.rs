@@ -399,7 +399,11 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         self.begin_map(len)
     }
 
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>, EncodeError> {
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a>, EncodeError> {
         self.begin_map(Some(len))
     }
 

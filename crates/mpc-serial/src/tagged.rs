@@ -89,7 +89,10 @@ impl<'de, T: PyClass + DeserializeOwned> Deserialize<'de> for Tagged<T> {
 
 /// Serializes `value` tagged with `T::TYPE_NAME`; for
 /// `#[serde(with = "mpc_serial::tagged")]`.
-pub fn serialize<T: PyClass + Serialize, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<T: PyClass + Serialize, S: Serializer>(
+    value: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_newtype_struct(TAGGED, &(T::TYPE_NAME, value))
 }
 

@@ -1,142 +1,95 @@
-//! msgpack write primitives, producing exactly the encodings `ormsgpack`
-//! produces (always the shortest form).
+//! msgpack write primitives over `rmp` (the encoding layer of rmp-serde),
+//! which writes the shortest form of every item, exactly as `ormsgpack`
+//! does (pinned by the golden vectors).
+//!
+//! Writing into a `Vec<u8>` cannot fail for I/O reasons; the only error is
+//! a length over msgpack's 2^32 - 1, checked before writing.
+
+use rmp::encode as rmp_enc;
 
 use crate::EncodeError;
 
-pub(crate) fn write_nil(out: &mut Vec<u8>) {
-    out.push(0xc0);
-}
-
-pub(crate) fn write_bool(out: &mut Vec<u8>, v: bool) {
-    out.push(if v { 0xc3 } else { 0xc2 });
-}
-
-pub(crate) fn write_uint(out: &mut Vec<u8>, v: u64) {
-    if v < 128 {
-        out.push(v as u8);
-    } else if v <= u8::MAX as u64 {
-        out.extend_from_slice(&[0xcc, v as u8]);
-    } else if v <= u16::MAX as u64 {
-        out.push(0xcd);
-        out.extend_from_slice(&(v as u16).to_be_bytes());
-    } else if v <= u32::MAX as u64 {
-        out.push(0xce);
-        out.extend_from_slice(&(v as u32).to_be_bytes());
-    } else {
-        out.push(0xcf);
-        out.extend_from_slice(&v.to_be_bytes());
-    }
-}
-
-pub(crate) fn write_sint(out: &mut Vec<u8>, v: i64) {
-    if v >= 0 {
-        write_uint(out, v as u64);
-    } else if v >= -32 {
-        out.push(v as i8 as u8);
-    } else if v >= i8::MIN as i64 {
-        out.extend_from_slice(&[0xd0, v as i8 as u8]);
-    } else if v >= i16::MIN as i64 {
-        out.push(0xd1);
-        out.extend_from_slice(&(v as i16).to_be_bytes());
-    } else if v >= i32::MIN as i64 {
-        out.push(0xd2);
-        out.extend_from_slice(&(v as i32).to_be_bytes());
-    } else {
-        out.push(0xd3);
-        out.extend_from_slice(&v.to_be_bytes());
-    }
-}
-
-pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
-    out.push(0xca);
-    out.extend_from_slice(&v.to_be_bytes());
-}
-
-pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
-    out.push(0xcb);
-    out.extend_from_slice(&v.to_be_bytes());
+fn io(e: impl std::fmt::Display) -> EncodeError {
+    EncodeError::Message(format!("msgpack write failed: {e}"))
 }
 
 fn len32(what: &'static str, len: usize) -> Result<u32, EncodeError> {
     u32::try_from(len).map_err(|_| EncodeError::TooLong { what, len })
 }
 
+pub(crate) fn write_nil(out: &mut Vec<u8>) {
+    out.push(rmp::Marker::Null.to_u8());
+}
+
+pub(crate) fn write_bool(out: &mut Vec<u8>, v: bool) {
+    out.push(
+        if v {
+            rmp::Marker::True
+        } else {
+            rmp::Marker::False
+        }
+        .to_u8(),
+    );
+}
+
+pub(crate) fn write_uint(out: &mut Vec<u8>, v: u64) {
+    // writing to a Vec cannot fail
+    let _ = rmp_enc::write_uint(out, v);
+}
+
+pub(crate) fn write_sint(out: &mut Vec<u8>, v: i64) {
+    // positive values take the unsigned forms, as ormsgpack writes them
+    let _ = rmp_enc::write_sint(out, v);
+}
+
+pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
+    let _ = rmp_enc::write_f32(out, v);
+}
+
+pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
+    let _ = rmp_enc::write_f64(out, v);
+}
+
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) -> Result<(), EncodeError> {
     let len = len32("string", s.len())?;
-    if len < 32 {
-        out.push(0xa0 | len as u8);
-    } else if len <= u8::MAX as u32 {
-        out.extend_from_slice(&[0xd9, len as u8]);
-    } else if len <= u16::MAX as u32 {
-        out.push(0xda);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(0xdb);
-        out.extend_from_slice(&len.to_be_bytes());
-    }
+    rmp_enc::write_str_len(out, len).map_err(io)?;
     out.extend_from_slice(s.as_bytes());
     Ok(())
 }
 
-/// Writes a bin header into `out` and returns the number of bytes written.
+/// The bin header for `len` bytes, and how many of its bytes are used.
 pub(crate) fn bin_header(len: usize) -> Result<([u8; 5], usize), EncodeError> {
     let len = len32("byte string", len)?;
-    let mut h = [0u8; 5];
-    let n = if len <= u8::MAX as u32 {
-        h[0] = 0xc4;
-        h[1] = len as u8;
-        2
-    } else if len <= u16::MAX as u32 {
-        h[0] = 0xc5;
-        h[1..3].copy_from_slice(&(len as u16).to_be_bytes());
-        3
-    } else {
-        h[0] = 0xc6;
-        h[1..5].copy_from_slice(&len.to_be_bytes());
-        5
-    };
-    Ok((h, n))
+    let mut h = Vec::with_capacity(5);
+    rmp_enc::write_bin_len(&mut h, len).map_err(io)?;
+    let mut out = [0u8; 5];
+    out[..h.len()].copy_from_slice(&h);
+    Ok((out, h.len()))
 }
 
 pub(crate) fn write_bin(out: &mut Vec<u8>, b: &[u8]) -> Result<(), EncodeError> {
-    let (h, n) = bin_header(b.len())?;
-    out.extend_from_slice(&h[..n]);
+    let len = len32("byte string", b.len())?;
+    rmp_enc::write_bin_len(out, len).map_err(io)?;
     out.extend_from_slice(b);
     Ok(())
 }
 
 pub(crate) fn write_array_len(out: &mut Vec<u8>, len: usize) -> Result<(), EncodeError> {
     let len = len32("list", len)?;
-    if len < 16 {
-        out.push(0x90 | len as u8);
-    } else if len <= u16::MAX as u32 {
-        out.push(0xdc);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(0xdd);
-        out.extend_from_slice(&len.to_be_bytes());
-    }
+    rmp_enc::write_array_len(out, len).map_err(io)?;
     Ok(())
 }
 
 pub(crate) fn write_map_len(out: &mut Vec<u8>, len: usize) -> Result<(), EncodeError> {
     let len = len32("map", len)?;
-    if len < 16 {
-        out.push(0x80 | len as u8);
-    } else if len <= u16::MAX as u32 {
-        out.push(0xde);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(0xdf);
-        out.extend_from_slice(&len.to_be_bytes());
-    }
+    rmp_enc::write_map_len(out, len).map_err(io)?;
     Ok(())
 }
 
 /// Writes the start of a Python tagged object, `{"type": name, "data": `,
 /// leaving the data to the caller.
 pub(crate) fn write_tag_start(out: &mut Vec<u8>, type_name: &str) -> Result<(), EncodeError> {
-    out.push(0x82);
+    write_map_len(out, 2)?;
     write_str(out, "type")?;
     write_str(out, type_name)?;
     write_str(out, "data")

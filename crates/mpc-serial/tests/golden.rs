@@ -50,7 +50,12 @@ fn build(d: &Json) -> Value {
                 .iter()
                 .map(|d| d.as_u64().expect("dim") as usize)
                 .collect();
-            let values = v["values"].as_array().expect("values").iter().map(build).collect();
+            let values = v["values"]
+                .as_array()
+                .expect("values")
+                .iter()
+                .map(build)
+                .collect();
             Value::Array(NdArray::new(shape, values).expect("consistent shape"))
         }
         "tagged" => Value::tagged(v["type"].as_str().expect("type"), build(&v["data"])),
@@ -73,8 +78,7 @@ fn same(a: &Value, b: &Value) -> bool {
                     .all(|((ka, va), (kb, vb))| same(ka, kb) && same(va, vb))
         }
         (Value::Array(x), Value::Array(y)) => {
-            x.shape() == y.shape()
-                && x.data().iter().zip(y.data()).all(|(a, b)| same(a, b))
+            x.shape() == y.shape() && x.data().iter().zip(y.data()).all(|(a, b)| same(a, b))
         }
         (
             Value::Tagged {
@@ -142,7 +146,11 @@ fn decoder_gives_back_the_python_value() {
             failed.push(format!("{}: got {got}, want {}", v.name, v.value));
         }
     }
-    assert!(failed.is_empty(), "decoding differs:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "decoding differs:\n{}",
+        failed.join("\n")
+    );
 }
 
 #[test]
@@ -159,6 +167,7 @@ fn decode_then_encode_is_identity() {
 fn every_packet_validates() {
     for v in vectors() {
         let p = Packet::decode(Bytes::from(v.packet.clone())).expect("envelope");
-        p.validate(&Default::default()).unwrap_or_else(|e| panic!("{}: {e}", v.name));
+        p.validate(&Default::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", v.name));
     }
 }

@@ -1,0 +1,202 @@
+//! The pool's one public error type.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+type Source = Box<dyn StdError + Send + Sync>;
+
+/// An error of the pool.
+///
+/// Opaque on purpose: ask what happened with the `is_*` methods, which peer
+/// and message it concerns with [`Error::peer`] and [`Error::message_id`],
+/// and walk [`std::error::Error::source`] for the underlying cause.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    peer: Option<String>,
+    id: Option<String>,
+    source: Option<Source>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// No message within the timeout.
+    Timeout(Duration),
+    /// The peer is not configured.
+    UnknownPeer,
+    /// The transport failed to deliver.
+    Transport,
+    /// The peer refused the message (its reason is the source).
+    Rejected,
+    /// The value could not be encoded.
+    Encode,
+    /// The received value could not be decoded as the requested type.
+    Decode,
+    /// Someone already waits for this message.
+    AlreadyAwaited,
+    /// The pool shut down.
+    ShutDown,
+    /// The pool could not start.
+    Start(String),
+    /// Some sends of a broadcast failed.
+    Broadcast(Vec<String>),
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                peer: None,
+                id: None,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn with_peer(mut self, peer: impl Into<String>) -> Self {
+        self.inner.peer = Some(peer.into());
+        self
+    }
+
+    pub(crate) fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.inner.id = Some(id.into());
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<Source>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// No message arrived within the timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, Kind::Timeout(_))
+    }
+
+    /// The peer is not one of the pool's peers.
+    pub fn is_unknown_peer(&self) -> bool {
+        matches!(self.inner.kind, Kind::UnknownPeer)
+    }
+
+    /// The message could not be delivered: the peer is unreachable, gone,
+    /// or refused it ([`Error::is_rejected`]).
+    pub fn is_transport(&self) -> bool {
+        matches!(self.inner.kind, Kind::Transport | Kind::Rejected)
+    }
+
+    /// The peer received the message and refused it (for example a
+    /// different message with the same id is still waiting there).
+    pub fn is_rejected(&self) -> bool {
+        matches!(self.inner.kind, Kind::Rejected)
+    }
+
+    /// The value could not be encoded.
+    pub fn is_encode(&self) -> bool {
+        matches!(self.inner.kind, Kind::Encode)
+    }
+
+    /// A received message could not be decoded as the requested type. The
+    /// message stays in the buffer under its id.
+    pub fn is_decode(&self) -> bool {
+        matches!(self.inner.kind, Kind::Decode)
+    }
+
+    /// Another receive is already waiting for this message.
+    pub fn is_already_awaited(&self) -> bool {
+        matches!(self.inner.kind, Kind::AlreadyAwaited)
+    }
+
+    /// The pool has shut down.
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self.inner.kind, Kind::ShutDown)
+    }
+
+    /// The pool could not start (configuration or transport set-up).
+    pub fn is_start(&self) -> bool {
+        matches!(self.inner.kind, Kind::Start(_))
+    }
+
+    /// The peer this error concerns.
+    pub fn peer(&self) -> Option<&str> {
+        self.inner.peer.as_deref()
+    }
+
+    /// The message id this error concerns.
+    pub fn message_id(&self) -> Option<&str> {
+        self.inner.id.as_deref()
+    }
+
+    /// For a failed broadcast: the peers it could not reach (the first
+    /// failure is the source).
+    pub fn failed_peers(&self) -> &[String] {
+        match &self.inner.kind {
+            Kind::Broadcast(p) => p,
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("mpc_pool::Error");
+        d.field("kind", &self.inner.kind);
+        if let Some(p) = &self.inner.peer {
+            d.field("peer", p);
+        }
+        if let Some(id) = &self.inner.id {
+            d.field("id", id);
+        }
+        if let Some(s) = &self.inner.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let peer = self.inner.peer.as_deref().unwrap_or("?");
+        let id = self.inner.id.as_deref().unwrap_or("?");
+        match &self.inner.kind {
+            Kind::Timeout(d) => write!(
+                f,
+                "timed out after {d:?} waiting for message {id:?} from {peer:?}"
+            ),
+            Kind::UnknownPeer => write!(f, "{peer:?} is not a peer of this pool"),
+            Kind::Transport => write!(f, "could not deliver message {id:?} to {peer:?}"),
+            Kind::Rejected => write!(f, "{peer:?} refused message {id:?}"),
+            Kind::Encode => write!(f, "could not encode message {id:?} for {peer:?}"),
+            Kind::Decode => write!(
+                f,
+                "message {id:?} from {peer:?} does not decode as the requested type"
+            ),
+            Kind::AlreadyAwaited => write!(
+                f,
+                "message {id:?} from {peer:?} is already being waited for"
+            ),
+            Kind::ShutDown => match (&self.inner.peer, &self.inner.id) {
+                (Some(_), Some(_)) => write!(
+                    f,
+                    "pool shut down while waiting for message {id:?} from {peer:?}"
+                ),
+                _ => f.write_str("pool is shut down"),
+            },
+            Kind::Start(what) => write!(f, "pool could not start: {what}"),
+            Kind::Broadcast(peers) => write!(f, "broadcast of {id:?} failed for {peers:?}"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}

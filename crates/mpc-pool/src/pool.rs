@@ -1,0 +1,873 @@
+//! The pool: the async driver around the [`Mailbox`] and a transport.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use mpc_serial::{DecodeLimits, Packet};
+use mpc_transport::{
+    BoxTransport, Delivery, Inbox, MemoryNetwork, Rejection, SharedInbox, Transport, TransportError,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Kind};
+use crate::mailbox::{
+    AskError, BufferLimits, Delivered, Incoming, Mailbox, MessageRef, PeerStats, Refused, Taken,
+};
+
+/// The default receive timeout: 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+type Waiter = oneshot::Sender<Result<Incoming, Error>>;
+
+/// State shared by the pool handle and the transport's inbox.
+struct Shared {
+    name: String,
+    mailbox: Mutex<Mailbox<Waiter>>,
+    closed: AtomicBool,
+    decode_limits: DecodeLimits,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Mailbox<Waiter>> {
+        // The mailbox's invariants hold between its calls; a panic in a
+        // caller cannot leave it half-updated, so a poisoned lock is usable.
+        self.mailbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands `msg` to `waiter`; if the receiver went away meanwhile, files
+    /// it again so it is not lost.
+    fn wake(&self, peer: &str, id: &str, waiter: Waiter, msg: Incoming) {
+        let mut pending = Some((waiter, msg));
+        while let Some((waiter, msg)) = pending.take() {
+            if let Err(Ok(msg)) = waiter.send(Ok(msg)) {
+                pending = self.lock().put_back(peer, id, msg);
+            }
+        }
+    }
+}
+
+impl Inbox for Shared {
+    fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Rejection::ShuttingDown);
+        }
+        let packet_len = packet.len();
+        let p = Packet::decode(packet).map_err(|e| Rejection::Malformed {
+            reason: e.to_string(),
+        })?;
+        p.validate(&self.decode_limits)
+            .map_err(|e| Rejection::Malformed {
+                reason: e.to_string(),
+            })?;
+        let msg = Incoming {
+            object: p.object,
+            packet_len,
+        };
+        let outcome = self.lock().deliver(from, &p.id, msg);
+        match outcome {
+            Ok(Delivered::Buffered) => {
+                tracing::trace!(pool = %self.name, from, id = %p.id, "message buffered");
+                Ok(Delivery::Accepted)
+            }
+            Ok(Delivered::ToWaiter(w, msg)) => {
+                tracing::trace!(pool = %self.name, from, id = %p.id, "message handed to receiver");
+                self.wake(from, &p.id, w, msg);
+                Ok(Delivery::Accepted)
+            }
+            Ok(Delivered::Duplicate) => {
+                tracing::debug!(pool = %self.name, from, id = %p.id, "retry of a buffered message acknowledged");
+                Ok(Delivery::Duplicate)
+            }
+            Err(Refused::UnknownPeer) => Err(Rejection::UnknownSender),
+            Err(Refused::Conflict) => {
+                tracing::warn!(pool = %self.name, from, id = %p.id, "refused a second, different message with an id that is still unread");
+                Err(Rejection::Conflict { id: p.id })
+            }
+            Err(Refused::Full { reason }) => {
+                tracing::warn!(pool = %self.name, from, id = %p.id, %reason, "receive buffer full");
+                Err(Rejection::BufferFull { reason })
+            }
+        }
+    }
+}
+
+/// What a transport factory gets to build a pool's transport
+/// ([`PoolBuilder::start_with`]).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct TransportContext {
+    /// The pool's own name.
+    pub name: String,
+    /// The configured peers, in order.
+    pub peers: Vec<PeerConfig>,
+    /// Where the transport files incoming packets.
+    pub inbox: SharedInbox,
+}
+
+impl std::fmt::Debug for TransportContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransportContext")
+            .field("name", &self.name)
+            .field("peers", &self.peers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configured peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerConfig {
+    /// The name the pool knows it by.
+    pub name: String,
+    /// Its network address, for transports that need one.
+    pub address: Option<String>,
+}
+
+/// Configures and starts a [`Pool`].
+#[derive(Debug, Clone)]
+pub struct PoolBuilder {
+    name: String,
+    peers: Vec<PeerConfig>,
+    timeout: Option<Duration>,
+    buffer_limits: BufferLimits,
+    decode_limits: DecodeLimits,
+}
+
+impl PoolBuilder {
+    /// Adds a peer known by name only (in-memory and custom transports).
+    pub fn peer(mut self, name: impl Into<String>) -> Self {
+        self.peers.push(PeerConfig {
+            name: name.into(),
+            address: None,
+        });
+        self
+    }
+
+    /// Adds a peer with its network address (`host:port`).
+    pub fn peer_at(mut self, name: impl Into<String>, address: impl Into<String>) -> Self {
+        self.peers.push(PeerConfig {
+            name: name.into(),
+            address: Some(address.into()),
+        });
+        self
+    }
+
+    /// The default receive timeout ([`DEFAULT_TIMEOUT`] unless set);
+    /// `None` waits forever.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Bounds on unread messages per peer ([`BufferLimits::default`]).
+    pub fn buffer_limits(mut self, limits: BufferLimits) -> Self {
+        self.buffer_limits = limits;
+        self
+    }
+
+    /// Bounds applied when decoding received values.
+    pub fn decode_limits(mut self, limits: DecodeLimits) -> Self {
+        self.decode_limits = limits;
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.name.is_empty() {
+            return Err(Error::new(Kind::Start("the pool's name is empty".into())));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for p in &self.peers {
+            if p.name.is_empty() {
+                return Err(Error::new(Kind::Start("a peer name is empty".into())));
+            }
+            if p.name == self.name {
+                return Err(Error::new(Kind::Start(format!(
+                    "peer {:?} has the pool's own name",
+                    p.name
+                ))));
+            }
+            if !seen.insert(p.name.as_str()) {
+                return Err(Error::new(Kind::Start(format!(
+                    "peer {:?} is configured twice",
+                    p.name
+                ))));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the pool on a transport made by `make` from the pool's
+    /// [`TransportContext`]: the way to run a pool on a custom transport.
+    pub async fn start_with<F, Fut, T, E>(self, make: F) -> Result<Pool, Error>
+    where
+        F: FnOnce(TransportContext) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        T: Transport,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.validate()?;
+        let shared = Arc::new(Shared {
+            name: self.name.clone(),
+            mailbox: Mutex::new(Mailbox::new(
+                self.peers.iter().map(|p| p.name.clone()),
+                self.buffer_limits,
+            )),
+            closed: AtomicBool::new(false),
+            decode_limits: self.decode_limits,
+        });
+        let ctx = TransportContext {
+            name: self.name.clone(),
+            peers: self.peers.clone(),
+            inbox: shared.clone(),
+        };
+        let transport = make(ctx).await.map_err(|e| {
+            Error::new(Kind::Start("the transport failed to start".into())).with_source(e)
+        })?;
+        tracing::info!(pool = %self.name, peers = self.peers.len(), "pool started");
+        Ok(Pool {
+            inner: Arc::new(PoolInner {
+                shared,
+                transport: Arc::new(transport),
+                timeout: self.timeout,
+            }),
+        })
+    }
+
+    /// Starts the pool on an in-process [`MemoryNetwork`] (the Python
+    /// package's `MockCommunicator`): whole protocols in one process,
+    /// without sockets.
+    pub async fn start_in_memory(self, network: &MemoryNetwork) -> Result<Pool, Error> {
+        let network = network.clone();
+        self.start_with(|ctx| async move {
+            network.bind(
+                &ctx.name,
+                ctx.peers.iter().map(|p| p.name.clone()),
+                ctx.inbox,
+            )
+        })
+        .await
+    }
+}
+
+struct PoolInner {
+    shared: Arc<Shared>,
+    transport: BoxTransport,
+    timeout: Option<Duration>,
+}
+
+/// A party's view of the communication pool: its peers by name, and typed
+/// messages to and from them by message id.
+///
+/// Cheap to clone; clones share everything. See the crate docs for an
+/// overview.
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<PoolInner>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("name", &self.inner.shared.name)
+            .field("peers", &self.peers())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What was left over when a pool shut down.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Traffic per peer.
+    pub stats: Vec<PeerStats>,
+    /// Messages that arrived but were never read.
+    pub unread: Vec<MessageRef>,
+    /// Messages that were still being waited for (those receives failed).
+    pub awaited: Vec<MessageRef>,
+}
+
+impl Pool {
+    /// Starts configuring a pool whose own name is `name`.
+    pub fn builder(name: impl Into<String>) -> PoolBuilder {
+        PoolBuilder {
+            name: name.into(),
+            peers: Vec::new(),
+            timeout: Some(DEFAULT_TIMEOUT),
+            buffer_limits: BufferLimits::default(),
+            decode_limits: DecodeLimits::default(),
+        }
+    }
+
+    /// This party's name.
+    pub fn name(&self) -> &str {
+        &self.inner.shared.name
+    }
+
+    /// The peers' names, in configuration order.
+    pub fn peers(&self) -> Vec<String> {
+        self.inner.shared.lock().peers().to_vec()
+    }
+
+    /// Traffic counters per peer, in configuration order.
+    pub fn stats(&self) -> Vec<PeerStats> {
+        self.inner.shared.lock().stats()
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        if self.inner.shared.closed.load(Ordering::Acquire) {
+            return Err(Error::new(Kind::ShutDown));
+        }
+        Ok(())
+    }
+
+    fn send_id(&self, peer: &str, custom: Option<&str>) -> Result<String, Error> {
+        self.check_open()?;
+        self.inner
+            .shared
+            .lock()
+            .next_send_id(peer, custom)
+            .ok_or_else(|| Error::new(Kind::UnknownPeer).with_peer(peer))
+    }
+
+    /// Prepares one message: picks its id and encodes it, now.
+    fn prepare<T: Serialize + ?Sized>(
+        &self,
+        peer: &str,
+        custom: Option<&str>,
+        msg: &T,
+    ) -> Result<(String, Bytes), Error> {
+        let id = self.send_id(peer, custom)?;
+        let packet = mpc_serial::encode_packet(&id, msg).map_err(|e| {
+            Error::new(Kind::Encode)
+                .with_peer(peer)
+                .with_id(id.clone())
+                .with_source(e)
+        })?;
+        Ok((id, packet))
+    }
+
+    /// Sends `msg` to `peer` with the next automatic id; resolves once the
+    /// peer has accepted it.
+    ///
+    /// The id is taken and the message encoded when `send` is called, not
+    /// when the future is first polled, so ids follow call order.
+    pub fn send<T: Serialize + ?Sized>(
+        &self,
+        peer: &str,
+        msg: &T,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let prepared = self.prepare(peer, None, msg);
+        self.deliver(peer, prepared)
+    }
+
+    /// Sends `msg` to `peer` with a custom message id (the automatic
+    /// counter advances anyway, as in Python). An empty id means automatic.
+    pub fn send_with_id<T: Serialize + ?Sized>(
+        &self,
+        peer: &str,
+        id: &str,
+        msg: &T,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let prepared = self.prepare(peer, Some(id), msg);
+        self.deliver(peer, prepared)
+    }
+
+    /// Sends without waiting (the seed's `asend`): the send runs in the
+    /// background. Await the handle to observe the result; if the handle is
+    /// dropped, a failure is logged.
+    ///
+    /// Must be called within a tokio runtime.
+    pub fn asend<T: Serialize + ?Sized>(&self, peer: &str, msg: &T) -> SendHandle {
+        SendHandle::spawn(self.send(peer, msg), peer)
+    }
+
+    /// [`Pool::asend`] with a custom message id.
+    pub fn asend_with_id<T: Serialize + ?Sized>(
+        &self,
+        peer: &str,
+        id: &str,
+        msg: &T,
+    ) -> SendHandle {
+        SendHandle::spawn(self.send_with_id(peer, id, msg), peer)
+    }
+
+    fn deliver(
+        &self,
+        peer: &str,
+        prepared: Result<(String, Bytes), Error>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let inner = self.inner.clone();
+        let peer = peer.to_owned();
+        async move {
+            let (id, packet) = prepared?;
+            let len = packet.len();
+            match inner.transport.send_boxed(&peer, packet).await {
+                Ok(()) => {
+                    inner.shared.lock().record_sent(&peer, len);
+                    tracing::trace!(pool = %inner.shared.name, to = %peer, %id, len, "message sent");
+                    Ok(())
+                }
+                Err(e) => Err(transport_error(e).with_peer(peer).with_id(id)),
+            }
+        }
+    }
+
+    /// Sends `msg` to every peer; see [`Pool::broadcast_to`].
+    pub fn broadcast<T: Serialize + ?Sized>(
+        &self,
+        msg: &T,
+        id: Option<&str>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let peers = self.peers();
+        self.broadcast_to(&peers, msg, id)
+    }
+
+    /// Sends `msg` to each of `peers`, concurrently. The value is encoded
+    /// once. With a custom `id` every peer gets the same packet; without,
+    /// each gets its own next automatic id (Python's `broadcast`).
+    ///
+    /// Resolves once every send has finished; if any failed, the error
+    /// names them ([`Error::failed_peers`]).
+    pub fn broadcast_to<S: AsRef<str>, T: Serialize + ?Sized>(
+        &self,
+        peers: &[S],
+        msg: &T,
+        id: Option<&str>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let sends: Result<Vec<(String, String, Bytes)>, Error> = (|| {
+            let object = mpc_serial::encode_value(msg).map_err(|e| {
+                Error::new(Kind::Encode)
+                    .with_id(id.unwrap_or_default())
+                    .with_source(e)
+            })?;
+            let mut shared_packet: Option<Bytes> = None;
+            let mut out = Vec::with_capacity(peers.len());
+            for p in peers {
+                let p = p.as_ref();
+                let pid = self.send_id(p, id)?;
+                let packet = match (&shared_packet, id.filter(|s| !s.is_empty())) {
+                    (Some(pk), Some(_)) => pk.clone(),
+                    _ => {
+                        let pk = mpc_serial::encode_packet_raw(&pid, &object).map_err(|e| {
+                            Error::new(Kind::Encode).with_id(pid.clone()).with_source(e)
+                        })?;
+                        if id.is_some_and(|s| !s.is_empty()) {
+                            shared_packet = Some(pk.clone());
+                        }
+                        pk
+                    }
+                };
+                out.push((p.to_owned(), pid, packet));
+            }
+            Ok(out)
+        })();
+        let pool = self.clone();
+        let bid = id.unwrap_or_default().to_owned();
+        async move {
+            let handles: Vec<(String, SendHandle)> = sends?
+                .into_iter()
+                .map(|(peer, pid, packet)| {
+                    let fut = pool.deliver(&peer, Ok((pid, packet)));
+                    let h = SendHandle::spawn(fut, &peer);
+                    (peer, h)
+                })
+                .collect();
+            let mut failed = Vec::new();
+            let mut first: Option<Error> = None;
+            for (peer, h) in handles {
+                if let Err(e) = h.await {
+                    failed.push(peer);
+                    first.get_or_insert(e);
+                }
+            }
+            match first {
+                None => Ok(()),
+                Some(e) => Err(Error::new(Kind::Broadcast(failed))
+                    .with_id(bid)
+                    .with_source(e)),
+            }
+        }
+    }
+
+    fn recv_id(&self, peer: &str, custom: Option<&str>) -> Result<String, Error> {
+        self.check_open()?;
+        self.inner
+            .shared
+            .lock()
+            .next_recv_id(peer, custom)
+            .ok_or_else(|| Error::new(Kind::UnknownPeer).with_peer(peer))
+    }
+
+    /// Receives the next message from `peer` (automatic id) as `T`; use
+    /// [`mpc_serial::Value`] for any value.
+    ///
+    /// The id is taken when `recv` is called. Await the result; before
+    /// that, [`Recv::timeout`] overrides the pool's timeout and
+    /// [`Recv::register`] registers interest at once (the seed's `arecv`).
+    pub fn recv<T: DeserializeOwned + Send + 'static>(&self, peer: &str) -> Recv<T> {
+        Recv {
+            pool: self.clone(),
+            peer: peer.to_owned(),
+            id: self.recv_id(peer, None),
+            timeout: self.inner.timeout,
+            _t: std::marker::PhantomData,
+        }
+    }
+
+    /// Receives the message with a custom id from `peer` (the automatic
+    /// counter advances anyway, as in Python). An empty id means automatic.
+    pub fn recv_with_id<T: DeserializeOwned + Send + 'static>(
+        &self,
+        peer: &str,
+        id: &str,
+    ) -> Recv<T> {
+        Recv {
+            pool: self.clone(),
+            peer: peer.to_owned(),
+            id: self.recv_id(peer, Some(id)),
+            timeout: self.inner.timeout,
+            _t: std::marker::PhantomData,
+        }
+    }
+
+    /// Registers interest in the next message from `peer` now and returns
+    /// a future of it (the seed's `arecv`). Same as `recv(peer).register()`.
+    pub fn arecv<T: DeserializeOwned + Send + 'static>(&self, peer: &str) -> Pending<T> {
+        self.recv(peer).register()
+    }
+
+    /// Receives one message from each of `peers` (all peers if `None`),
+    /// concurrently, with a custom id or each peer's next automatic id.
+    /// Results are in the order of `peers`.
+    pub async fn recv_all<T: DeserializeOwned + Send + 'static>(
+        &self,
+        peers: Option<&[&str]>,
+        id: Option<&str>,
+    ) -> Result<Vec<(String, T)>, Error> {
+        let names: Vec<String> = match peers {
+            Some(p) => p.iter().map(|s| (*s).to_owned()).collect(),
+            None => self.peers(),
+        };
+        let pending: Vec<(String, Pending<T>)> = names
+            .into_iter()
+            .map(|p| {
+                let r = match id {
+                    Some(id) => self.recv_with_id::<T>(&p, id),
+                    None => self.recv::<T>(&p),
+                };
+                (p, r.register())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(pending.len());
+        for (p, fut) in pending {
+            out.push((p, fut.await?));
+        }
+        Ok(out)
+    }
+
+    /// Shuts the pool down gracefully: stops accepting messages, stops the
+    /// transport, fails receives still waiting, and reports (and logs)
+    /// traffic, unread messages and messages still awaited. Idempotent.
+    pub async fn shutdown(&self) -> ShutdownReport {
+        let shared = &self.inner.shared;
+        shared.closed.store(true, Ordering::Release);
+        self.inner.transport.shutdown_boxed().await;
+        let (waiters, unread, stats) = {
+            let mut mb = shared.lock();
+            (mb.drain_waiters(), mb.unread(), mb.stats())
+        };
+        let awaited: Vec<MessageRef> = waiters.iter().map(|(r, _)| r.clone()).collect();
+        for (r, w) in waiters {
+            let _ = w.send(Err(Error::new(Kind::ShutDown)
+                .with_peer(r.peer)
+                .with_id(r.id)));
+        }
+        for s in &stats {
+            tracing::info!(
+                pool = %shared.name,
+                peer = %s.peer,
+                messages_sent = s.messages_sent,
+                bytes_sent = s.bytes_sent,
+                messages_received = s.messages_received,
+                bytes_received = s.bytes_received,
+                "pool shut down: traffic"
+            );
+        }
+        if !awaited.is_empty() {
+            tracing::warn!(pool = %shared.name, count = awaited.len(), messages = ?awaited, "pool shut down while messages were still awaited");
+        }
+        if !unread.is_empty() {
+            tracing::warn!(pool = %shared.name, count = unread.len(), messages = ?unread, "pool shut down with messages received but never read");
+        }
+        ShutdownReport {
+            stats,
+            unread,
+            awaited,
+        }
+    }
+}
+
+fn transport_error(e: TransportError) -> Error {
+    let kind = match &e {
+        TransportError::Rejected { .. } => Kind::Rejected,
+        TransportError::UnknownPeer { .. } => Kind::UnknownPeer,
+        TransportError::Closed => Kind::ShutDown,
+        _ => Kind::Transport,
+    };
+    Error::new(kind).with_source(e)
+}
+
+/// A receive that has not started yet: await it, or [`Recv::register`] it.
+#[must_use = "a receive does nothing until awaited or registered"]
+pub struct Recv<T> {
+    pool: Pool,
+    peer: String,
+    id: Result<String, Error>,
+    timeout: Option<Duration>,
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Recv<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recv")
+            .field("peer", &self.peer)
+            .field("id", &self.id.as_ref().ok())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Recv<T> {
+    /// Waits at most `timeout` (instead of the pool's default).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Waits without a time limit.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// The message id this receive is for.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref().ok()
+    }
+
+    /// Registers interest now (a message that arrives is handed straight to
+    /// this receive) and returns a future of the message that may be
+    /// stored, moved to another task, or awaited later (the seed's `arecv`).
+    pub fn register(self) -> Pending<T> {
+        let Recv {
+            pool,
+            peer,
+            id,
+            timeout,
+            ..
+        } = self;
+        let registered = id.and_then(|id| register(&pool, &peer, &id).map(|slot| (id, slot)));
+        Pending {
+            fut: Box::pin(async move {
+                let (id, slot) = registered?;
+                finish(pool, peer, id, slot, timeout).await
+            }),
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> IntoFuture for Recv<T> {
+    type Output = Result<T, Error>;
+    type IntoFuture = Pending<T>;
+    fn into_future(self) -> Pending<T> {
+        let Recv {
+            pool,
+            peer,
+            id,
+            timeout,
+            ..
+        } = self;
+        Pending {
+            fut: Box::pin(async move {
+                let id = id?;
+                let slot = register(&pool, &peer, &id)?;
+                finish(pool, peer, id, slot, timeout).await
+            }),
+        }
+    }
+}
+
+/// A receive in progress; resolves to the message. Dropping it withdraws
+/// the interest, and a message that arrived for it stays in the buffer.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Pending<T> {
+    fut: Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>,
+}
+
+impl<T> std::fmt::Debug for Pending<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+impl<T> Future for Pending<T> {
+    type Output = Result<T, Error>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.fut.as_mut().poll(cx)
+    }
+}
+
+enum Slot {
+    Ready(Incoming),
+    Waiting(WaitGuard),
+}
+
+/// A registered waiter. Dropping it withdraws the registration; a message
+/// already handed to it goes back into the buffer.
+struct WaitGuard {
+    shared: Arc<Shared>,
+    peer: String,
+    id: String,
+    ticket: u64,
+    rx: oneshot::Receiver<Result<Incoming, Error>>,
+    done: bool,
+}
+
+impl Drop for WaitGuard {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let cancelled = self.shared.lock().cancel(&self.peer, &self.id, self.ticket);
+        if !cancelled {
+            if let Ok(Ok(msg)) = self.rx.try_recv() {
+                if let Some((w, msg)) = self.shared.lock().put_back(&self.peer, &self.id, msg) {
+                    self.shared.wake(&self.peer, &self.id, w, msg);
+                }
+            }
+        }
+    }
+}
+
+fn register(pool: &Pool, peer: &str, id: &str) -> Result<Slot, Error> {
+    let shared = &pool.inner.shared;
+    let mut rx = None;
+    let taken = shared.lock().take_or_wait(peer, id, || {
+        let (tx, r) = oneshot::channel();
+        rx = Some(r);
+        tx
+    });
+    match taken {
+        Ok(Taken::Ready(msg)) => Ok(Slot::Ready(msg)),
+        Ok(Taken::Waiting(ticket)) => match rx {
+            Some(rx) => Ok(Slot::Waiting(WaitGuard {
+                shared: shared.clone(),
+                peer: peer.to_owned(),
+                id: id.to_owned(),
+                ticket,
+                rx,
+                done: false,
+            })),
+            None => Err(Error::new(Kind::ShutDown).with_peer(peer).with_id(id)),
+        },
+        Err(AskError::UnknownPeer) => Err(Error::new(Kind::UnknownPeer).with_peer(peer)),
+        Err(AskError::AlreadyAwaited) => {
+            Err(Error::new(Kind::AlreadyAwaited).with_peer(peer).with_id(id))
+        }
+    }
+}
+
+async fn finish<T: DeserializeOwned + 'static>(
+    pool: Pool,
+    peer: String,
+    id: String,
+    slot: Slot,
+    timeout: Option<Duration>,
+) -> Result<T, Error> {
+    let shared = pool.inner.shared.clone();
+    let msg = match slot {
+        Slot::Ready(msg) => msg,
+        Slot::Waiting(mut guard) => {
+            let got = match timeout {
+                None => (&mut guard.rx).await,
+                Some(d) => match tokio::time::timeout(d, &mut guard.rx).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        if shared.lock().cancel(&peer, &id, guard.ticket) {
+                            guard.done = true;
+                            return Err(Error::new(Kind::Timeout(d)).with_peer(peer).with_id(id));
+                        }
+                        // handed to us just now: it is (about to be) in the channel
+                        (&mut guard.rx).await
+                    }
+                },
+            };
+            guard.done = true;
+            match got {
+                Ok(Ok(msg)) => msg,
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(Error::new(Kind::ShutDown).with_peer(peer).with_id(id)),
+            }
+        }
+    };
+    let decoded = mpc_serial::decode_value_with(&msg.object, &shared.decode_limits)
+        .and_then(mpc_serial::from_value::<T>);
+    match decoded {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            tracing::warn!(pool = %shared.name, from = %peer, %id, error = %e, "received message does not decode as the requested type; kept in the buffer");
+            if let Some((w, msg)) = shared.lock().put_back(&peer, &id, msg) {
+                shared.wake(&peer, &id, w, msg);
+            }
+            Err(Error::new(Kind::Decode)
+                .with_peer(peer)
+                .with_id(id)
+                .with_source(e))
+        }
+    }
+}
+
+/// A send running in the background ([`Pool::asend`]). Await it for the
+/// result; if it is dropped, a failure is logged instead.
+#[must_use = "drop the handle explicitly to detach the send; its failure is then only logged"]
+pub struct SendHandle {
+    rx: oneshot::Receiver<Result<(), Error>>,
+}
+
+impl std::fmt::Debug for SendHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendHandle").finish_non_exhaustive()
+    }
+}
+
+impl SendHandle {
+    fn spawn(fut: impl Future<Output = Result<(), Error>> + Send + 'static, peer: &str) -> Self {
+        let (tx, rx) = oneshot::channel();
+        let peer = peer.to_owned();
+        tokio::spawn(async move {
+            let res = fut.await;
+            if let Err(Err(e)) = tx.send(res) {
+                tracing::error!(to = %peer, error = %e, source = ?std::error::Error::source(&e), "background send failed");
+            }
+        });
+        SendHandle { rx }
+    }
+}
+
+impl Future for SendHandle {
+    type Output = Result<(), Error>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.rx).poll(cx) {
+            Poll::Ready(Ok(r)) => Poll::Ready(r),
+            Poll::Ready(Err(_)) => Poll::Ready(Err(Error::new(Kind::ShutDown))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
