@@ -5,18 +5,24 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod certs;
+
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
   golden     regenerate the golden wire vectors from the real Python package
              (creates target/golden-venv, installs tno.mpc.communication==5.0.4)
+  certs      generate a test CA and mutual-TLS certificates for some parties:
+             cargo xtask certs --parties alice,bob,carol --out DIR [--days N] [--force]
+             (see `cargo xtask certs --help`)
 ";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("golden") => golden(),
+        Some("certs") => certs::main(args),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

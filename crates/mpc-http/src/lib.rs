@@ -1,6 +1,311 @@
-//! HTTP(S) transport for the MPC pool.
+//! HTTP(S) transport for the MPC pool, speaking the exchange of the Python
+//! package `tno.mpc.communication` 5.x, so Rust and Python parties can share
+//! one pool.
 //!
-//! Not implemented yet: this crate is a shell that the HTTP transport issue
-//! fills (an axum server and reqwest clients speaking the Python
-//! `tno.mpc.communication` 5.x exchange, with mutual TLS).
+//! * One server per party (axum on hyper, HTTP/1.1): a message is a `POST`
+//!   whose body is the packet; `GET` on any path answers
+//!   `Connection working (GET)`.
+//! * One client per peer (reqwest, HTTP/1.1, connection reuse,
+//!   `TCP_NODELAY`), every request with a `Content-Length` and
+//!   `Cookie: server_port=<advertised port>`.
+//! * Without TLS the sender is identified by its address and the cookie's
+//!   port; with mutual TLS by its client certificate ([`tls`]).
+//! * Sending retries, within a window, while a peer is not up yet or a
+//!   connection breaks; every retry of a message carries the same delivery
+//!   token, so a Rust receiver never delivers it twice.
+//!
+//! Start one with [`HttpTransport::start`]; the pool facade does this for
+//! you.
 #![deny(missing_docs)]
+
+mod addr;
+#[cfg(feature = "certs")]
+pub mod certs;
+mod client;
+mod server;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mpc_transport::{SharedInbox, Transport, TransportError};
+
+pub use tls::{TlsConfig, TlsError};
+
+/// The request header carrying a message's delivery token (Rust senders
+/// only): retries of one message carry the same token.
+pub const DELIVERY_HEADER: &str = "x-mpc-delivery";
+
+/// Bounds on what the server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerLimits {
+    /// Largest request body (packet) accepted: 512 MiB by default, enough
+    /// for bulk transfers of ciphertexts and shares while bounding memory.
+    pub max_body_size: usize,
+    /// Time allowed to receive a request's headers: 10 s.
+    pub header_read_timeout: Duration,
+    /// Time allowed to receive a request's body: 300 s.
+    pub body_read_timeout: Duration,
+    /// Time allowed for a TLS handshake: 10 s.
+    pub handshake_timeout: Duration,
+    /// Connections served at once; further ones wait to be accepted: 256.
+    pub max_connections: usize,
+}
+
+impl ServerLimits {
+    /// With another largest body size.
+    pub fn with_max_body_size(mut self, bytes: usize) -> Self {
+        self.max_body_size = bytes;
+        self
+    }
+    /// With another header read timeout.
+    pub fn with_header_read_timeout(mut self, t: Duration) -> Self {
+        self.header_read_timeout = t;
+        self
+    }
+    /// With another body read timeout.
+    pub fn with_body_read_timeout(mut self, t: Duration) -> Self {
+        self.body_read_timeout = t;
+        self
+    }
+    /// With another TLS handshake timeout.
+    pub fn with_handshake_timeout(mut self, t: Duration) -> Self {
+        self.handshake_timeout = t;
+        self
+    }
+    /// With another bound on concurrent connections.
+    pub fn with_max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_body_size: 512 << 20,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(300),
+            handshake_timeout: Duration::from_secs(10),
+            max_connections: 256,
+        }
+    }
+}
+
+/// Where the server listens.
+#[derive(Debug)]
+enum Listen {
+    Address(String),
+    Listener(std::net::TcpListener),
+}
+
+/// Configuration of an [`HttpTransport`].
+#[derive(Debug)]
+pub struct HttpConfig {
+    name: String,
+    listen: Listen,
+    advertised_port: Option<u16>,
+    peers: Vec<(String, String)>,
+    tls: Option<TlsConfig>,
+    limits: ServerLimits,
+    retry_window: Duration,
+}
+
+impl HttpConfig {
+    /// A party named `name` (for logs) listening on `listen`
+    /// (`host:port`; port 0 picks a free one).
+    pub fn new(name: impl Into<String>, listen: impl Into<String>) -> Self {
+        HttpConfig {
+            name: name.into(),
+            listen: Listen::Address(listen.into()),
+            advertised_port: None,
+            peers: Vec::new(),
+            tls: None,
+            limits: ServerLimits::default(),
+            retry_window: Duration::from_secs(30),
+        }
+    }
+
+    /// Serves on an already bound listener instead of the listen address
+    /// (for example one bound to port 0 before the peers' configuration
+    /// was written, or one handed over by a service manager).
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listen = Listen::Listener(listener);
+        self
+    }
+
+    /// Adds a peer: its name and its server's address (`host:port`).
+    pub fn peer(mut self, name: impl Into<String>, address: impl Into<String>) -> Self {
+        self.peers.push((name.into(), address.into()));
+        self
+    }
+
+    /// The port peers know this party by, sent in the `server_port` cookie
+    /// (default: the port actually listened on). Set it when the party is
+    /// reached through NAT, a port mapping or a proxy.
+    pub fn advertised_port(mut self, port: u16) -> Self {
+        self.advertised_port = Some(port);
+        self
+    }
+
+    /// Mutual TLS for server and clients.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Server limits.
+    pub fn limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How long a send keeps retrying a peer that is not reachable (not up
+    /// yet, connection refused or broken, or busy): 30 s by default, so
+    /// parties can be started in any order.
+    pub fn retry_window(mut self, window: Duration) -> Self {
+        self.retry_window = window;
+        self
+    }
+}
+
+/// Why an HTTP transport could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A peer's address is not `host:port`.
+    #[error("address {address:?} of peer {peer:?} is not host:port")]
+    BadAddress {
+        /// The peer.
+        peer: String,
+        /// The address given.
+        address: String,
+    },
+    /// A peer is configured twice.
+    #[error("peer {0:?} is configured twice")]
+    DuplicatePeer(String),
+    /// The TLS settings are unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client for {peer:?}: {reason}")]
+    Client {
+        /// The peer.
+        peer: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// The HTTP(S) transport of one party.
+#[derive(Debug)]
+pub struct HttpTransport {
+    local_addr: SocketAddr,
+    clients: client::Clients,
+    server: server::ServerHandle,
+    closed: Arc<AtomicBool>,
+}
+
+impl HttpTransport {
+    /// Binds the server, builds a client per peer and starts serving;
+    /// packets from known peers go to `inbox`.
+    pub async fn start(config: HttpConfig, inbox: SharedInbox) -> Result<Self, HttpError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut peers = Vec::new();
+        for (name, address) in &config.peers {
+            if !seen.insert(name.clone()) {
+                return Err(HttpError::DuplicatePeer(name.clone()));
+            }
+            let (host, port) =
+                addr::split_host_port(address).ok_or_else(|| HttpError::BadAddress {
+                    peer: name.clone(),
+                    address: address.clone(),
+                })?;
+            peers.push(addr::PeerAddr {
+                name: name.clone(),
+                host,
+                port,
+            });
+        }
+        let names: Vec<String> = peers.iter().map(|p| p.name.clone()).collect();
+        let tls = match &config.tls {
+            Some(t) => Some(Arc::new(tls::TlsSetup::new(t, &names)?)),
+            None => {
+                tracing::warn!(
+                    party = %config.name,
+                    "running without TLS: peers are identified by address and port, which anyone on the network path can forge; use mutual TLS between organisations"
+                );
+                None
+            }
+        };
+        let (listener, what) = match config.listen {
+            Listen::Address(a) => (tokio::net::TcpListener::bind(&a).await, a),
+            Listen::Listener(l) => {
+                let what = format!("{:?}", l.local_addr().ok());
+                let l = l
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::TcpListener::from_std(l));
+                (l, what)
+            }
+        };
+        let bind_err = |source| HttpError::Bind {
+            address: what.clone(),
+            source,
+        };
+        let listener = listener.map_err(bind_err)?;
+        let local_addr = listener.local_addr().map_err(bind_err)?;
+        let advertised = config.advertised_port.unwrap_or(local_addr.port());
+        let closed = Arc::new(AtomicBool::new(false));
+        let clients = client::Clients::new(
+            &peers,
+            advertised,
+            tls.as_deref(),
+            config.retry_window,
+            closed.clone(),
+        )?;
+        let server = server::start(
+            listener,
+            server::ServerState::new(config.name.clone(), inbox, peers, tls, config.limits).await,
+        );
+        tracing::info!(party = %config.name, %local_addr, advertised_port = advertised, tls = config.tls.is_some(), "HTTP transport listening");
+        Ok(HttpTransport {
+            local_addr,
+            clients,
+            server,
+            closed,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send(
+        &self,
+        to: &str,
+        packet: Bytes,
+    ) -> impl std::future::Future<Output = Result<(), TransportError>> + Send {
+        self.clients.send(to, packet)
+    }
+
+    fn shutdown(&self) -> impl std::future::Future<Output = ()> + Send {
+        self.closed.store(true, Ordering::Release);
+        self.server.shutdown()
+    }
+}

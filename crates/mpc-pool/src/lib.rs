@@ -28,8 +28,10 @@
 //! ints of any size, [`NdArray`] for numpy arrays, and [`PyClass`] +
 //! [`Tagged`] for the Python side's registered classes.
 //!
-//! Transports: in memory ([`PoolBuilder::start_in_memory`]) or any
-//! [`transport::Transport`] ([`PoolBuilder::start_with`]).
+//! Transports: HTTP(S) with optional mutual TLS, speaking the Python
+//! package's exchange ([`PoolBuilder::start`]), in memory
+//! ([`PoolBuilder::start_in_memory`]), or any [`transport::Transport`]
+//! ([`PoolBuilder::start_with`]).
 #![deny(missing_docs)]
 
 mod error;
@@ -43,6 +45,7 @@ pub use pool::{
     DEFAULT_TIMEOUT,
 };
 
+pub use mpc_http::{ServerLimits, TlsConfig, TlsError};
 pub use mpc_serial::{tagged, BigInt, Bytes, DecodeLimits, NdArray, PyClass, Tagged, Value};
 pub use mpc_transport::MemoryNetwork;
 

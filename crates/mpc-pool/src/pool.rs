@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use mpc_http::{HttpConfig, HttpTransport, ServerLimits, TlsConfig};
 use mpc_serial::{DecodeLimits, Packet};
 use mpc_transport::{
     BoxTransport, Delivery, Inbox, MemoryNetwork, Rejection, SharedInbox, Transport, TransportError,
@@ -131,13 +132,25 @@ pub struct PeerConfig {
 }
 
 /// Configures and starts a [`Pool`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PoolBuilder {
     name: String,
     peers: Vec<PeerConfig>,
     timeout: Option<Duration>,
     buffer_limits: BufferLimits,
     decode_limits: DecodeLimits,
+    http: HttpSettings,
+}
+
+/// Settings used only by the HTTP(S) transport ([`PoolBuilder::start`]).
+#[derive(Debug, Default)]
+struct HttpSettings {
+    listen: Option<String>,
+    listener: Option<std::net::TcpListener>,
+    advertised_port: Option<u16>,
+    tls: Option<TlsConfig>,
+    limits: Option<ServerLimits>,
+    retry_window: Option<Duration>,
 }
 
 impl PoolBuilder {
@@ -176,6 +189,97 @@ impl PoolBuilder {
     pub fn decode_limits(mut self, limits: DecodeLimits) -> Self {
         self.decode_limits = limits;
         self
+    }
+
+    /// The address the HTTP(S) server listens on (`host:port`, e.g.
+    /// `0.0.0.0:8000`; port 0 picks a free port).
+    pub fn listen(mut self, address: impl Into<String>) -> Self {
+        self.http.listen = Some(address.into());
+        self
+    }
+
+    /// Serves on an already bound listener (instead of [`PoolBuilder::listen`]).
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.http.listener = Some(listener);
+        self
+    }
+
+    /// The port peers know this party by (default: the port listened on);
+    /// for parties behind NAT, port mappings or proxies.
+    pub fn advertised_port(mut self, port: u16) -> Self {
+        self.http.advertised_port = Some(port);
+        self
+    }
+
+    /// Mutual TLS (see [`TlsConfig`]). Without it, peers are identified by
+    /// address and port only — do not run between organisations that way.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.http.tls = Some(tls);
+        self
+    }
+
+    /// Limits of the HTTP server ([`ServerLimits::default`]).
+    pub fn server_limits(mut self, limits: ServerLimits) -> Self {
+        self.http.limits = Some(limits);
+        self
+    }
+
+    /// How long a send keeps retrying an unreachable peer (30 s by
+    /// default, so parties can start in any order).
+    pub fn retry_window(mut self, window: Duration) -> Self {
+        self.http.retry_window = Some(window);
+        self
+    }
+
+    /// Starts the pool on the HTTP(S) transport: a server on the
+    /// [`listen`](PoolBuilder::listen) address and a client per peer
+    /// (peers added with [`PoolBuilder::peer_at`]).
+    pub async fn start(mut self) -> Result<Pool, Error> {
+        let http = std::mem::take(&mut self.http);
+        let mut cfg = match (http.listener, http.listen) {
+            (Some(l), _) => HttpConfig::new(self.name.clone(), String::new()).listener(l),
+            (None, Some(a)) => HttpConfig::new(self.name.clone(), a),
+            (None, None) => {
+                return Err(Error::new(Kind::Start(
+                    "no listen address (PoolBuilder::listen)".into(),
+                )))
+            }
+        };
+        for p in &self.peers {
+            let Some(addr) = &p.address else {
+                return Err(Error::new(Kind::Start(format!(
+                    "peer {:?} has no address (use PoolBuilder::peer_at)",
+                    p.name
+                ))));
+            };
+            cfg = cfg.peer(p.name.clone(), addr.clone());
+        }
+        if let Some(port) = http.advertised_port {
+            cfg = cfg.advertised_port(port);
+        }
+        if let Some(tls) = http.tls {
+            cfg = cfg.tls(tls);
+        }
+        if let Some(l) = http.limits {
+            cfg = cfg.limits(l);
+        }
+        if let Some(w) = http.retry_window {
+            cfg = cfg.retry_window(w);
+        }
+        let bound = Arc::new(Mutex::new(None));
+        let seen = bound.clone();
+        let mut pool = self
+            .start_with(|ctx| async move {
+                let t = HttpTransport::start(cfg, ctx.inbox).await?;
+                *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(t.local_addr());
+                Ok::<_, mpc_http::HttpError>(t)
+            })
+            .await?;
+        let addr = *bound.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inner) = Arc::get_mut(&mut pool.inner) {
+            inner.local_addr = addr;
+        }
+        Ok(pool)
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -236,6 +340,7 @@ impl PoolBuilder {
                 shared,
                 transport: Arc::new(transport),
                 timeout: self.timeout,
+                local_addr: None,
             }),
         })
     }
@@ -260,6 +365,7 @@ struct PoolInner {
     shared: Arc<Shared>,
     transport: BoxTransport,
     timeout: Option<Duration>,
+    local_addr: Option<std::net::SocketAddr>,
 }
 
 /// A party's view of the communication pool: its peers by name, and typed
@@ -302,7 +408,14 @@ impl Pool {
             timeout: Some(DEFAULT_TIMEOUT),
             buffer_limits: BufferLimits::default(),
             decode_limits: DecodeLimits::default(),
+            http: HttpSettings::default(),
         }
+    }
+
+    /// The address the HTTP(S) server listens on (pools started with
+    /// [`PoolBuilder::start`]).
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.local_addr
     }
 
     /// This party's name.

@@ -37,14 +37,29 @@ pub struct ShapeError {
     pub actual: usize,
 }
 
+/// How many more nested lists than elements a shape may stand for.
+const MAX_EMPTY_LISTS: usize = 1 << 20;
+
 impl<T> NdArray<T> {
     /// An array of the given shape over `data` in row-major order.
+    ///
+    /// Fails if the shape does not hold exactly `data.len()` elements, or
+    /// stands for over 2^20 more nested lists than it has elements (as
+    /// `[usize::MAX, 0]` would).
     pub fn new(shape: Vec<usize>, data: Vec<T>) -> Result<Self, ShapeError> {
         let expected = shape
             .iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
             .unwrap_or(usize::MAX);
-        if expected != data.len() {
+        // the nested lists a shape stands for cost memory even when empty
+        // (`[n, 0]` is n empty lists): bound them
+        let mut lists = 0usize;
+        let mut prefix = 1usize;
+        for &d in shape.iter().take(shape.len().saturating_sub(1)) {
+            prefix = prefix.saturating_mul(d);
+            lists = lists.saturating_add(prefix);
+        }
+        if expected != data.len() || lists > data.len().saturating_add(MAX_EMPTY_LISTS) {
             return Err(ShapeError {
                 shape,
                 expected,
@@ -190,7 +205,8 @@ impl<T: Serialize> Serialize for Nested<'_, T> {
                 None => s.serialize_unit(),
             },
             Some((&n, rest)) => {
-                let step: usize = rest.iter().product();
+                // saturating: dimensions after a zero are unbounded
+                let step = rest.iter().fold(1usize, |a, &d| a.saturating_mul(d));
                 let mut seq = s.serialize_seq(Some(n))?;
                 for i in 0..n {
                     let lo = (i * step).min(self.data.len());

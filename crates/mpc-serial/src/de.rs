@@ -53,7 +53,8 @@ fn nest(shape: &[usize], data: Vec<Value>) -> Value {
     match shape.split_first() {
         None => data.into_iter().next().unwrap_or(Value::Nil),
         Some((&n, rest)) => {
-            let step: usize = rest.iter().product();
+            // saturating: dimensions after a zero are unbounded
+            let step = rest.iter().fold(1usize, |a, &d| a.saturating_mul(d));
             let mut it = data.into_iter();
             let mut out = Vec::with_capacity(n);
             for _ in 0..n {

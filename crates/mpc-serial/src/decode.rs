@@ -47,11 +47,26 @@ enum Head {
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Items that may still be reserved up front, over all containers: each
+    /// item takes at least one input byte, so an honest input never runs
+    /// out, and nested containers cannot each reserve for the same bytes.
+    reserve_budget: usize,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
+        Reader {
+            buf,
+            pos: 0,
+            reserve_budget: buf.len(),
+        }
+    }
+
+    /// How many of `n` declared items to reserve room for.
+    fn reserve(&mut self, n: usize) -> usize {
+        let k = n.min(self.remaining()).min(self.reserve_budget);
+        self.reserve_budget -= k;
+        k
     }
 
     fn remaining(&self) -> usize {
@@ -186,7 +201,7 @@ impl<'a> Reader<'a> {
             Head::Array(n) => {
                 check_depth(at, depth, limits)?;
                 // every item takes at least one byte: never trust `n` further
-                let mut items = Vec::with_capacity(n.min(self.remaining()));
+                let mut items = Vec::with_capacity(self.reserve(n));
                 for _ in 0..n {
                     items.push(self.value(src, depth + 1, limits)?);
                 }
@@ -194,7 +209,7 @@ impl<'a> Reader<'a> {
             }
             Head::Map(n) => {
                 check_depth(at, depth, limits)?;
-                let mut entries = Vec::with_capacity(n.min(self.remaining() / 2));
+                let mut entries = Vec::with_capacity(self.reserve(n.saturating_mul(2)) / 2);
                 for _ in 0..n {
                     let k = self.value(src, depth + 1, limits)?;
                     let v = self.value(src, depth + 1, limits)?;
@@ -223,20 +238,23 @@ impl<'a> Reader<'a> {
             let children = match self.head()? {
                 Head::Str(n) => {
                     self.str(n)?;
-                    0
+                    None
                 }
                 Head::Bin(n) => {
                     self.take(n)?;
-                    0
+                    None
                 }
-                Head::Array(n) => n,
-                Head::Map(n) => n.saturating_mul(2),
-                _ => 0,
+                Head::Array(n) => Some(n),
+                Head::Map(n) => Some(n.saturating_mul(2)),
+                _ => None,
             };
-            if children > 0 {
+            if let Some(children) = children {
+                // every container counts, empty ones too (as in `value`)
                 check_depth(at, pending.len(), limits)?;
-                pending.push(left);
-                left = children;
+                if children > 0 {
+                    pending.push(left);
+                    left = children;
+                }
             }
         }
     }

@@ -915,3 +915,12 @@ fn tagged_encoding_of_unit_like_and_scalar_classes() {
     assert_eq!(v, Value::tagged("Secret", Value::BigInt(pow2(70))));
     assert_eq!(round_trip(&s), s);
 }
+
+#[test]
+fn shapes_standing_for_too_many_empty_lists_are_refused() {
+    use mpc_serial::NdArray;
+    assert!(NdArray::<i64>::new(vec![usize::MAX, 0], vec![]).is_err());
+    assert!(NdArray::<i64>::new(vec![65_535, 65_535, 0], vec![]).is_err());
+    assert!(NdArray::<i64>::new(vec![1000, 0], vec![]).is_ok());
+    assert!(NdArray::<i64>::new(vec![2, 3], vec![0; 6]).is_ok());
+}

@@ -1,0 +1,475 @@
+//! The server: accepts connections (plain or mutual TLS), identifies the
+//! sender, reads the packet within limits and hands it to the inbox.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use mpc_transport::{Delivery, Rejection, SharedInbox};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use crate::addr::{host_key, resolve, PeerAddr};
+use crate::tls::TlsSetup;
+use crate::{ServerLimits, DELIVERY_HEADER};
+
+/// How many delivery tokens are remembered per peer for retry detection.
+const RECENT_TOKENS: usize = 16_384;
+
+/// Remembered delivery tokens of one peer (bounded, oldest forgotten first).
+#[derive(Default)]
+struct Recent {
+    order: VecDeque<String>,
+    set: HashSet<String>,
+}
+
+impl Recent {
+    fn contains(&self, t: &str) -> bool {
+        self.set.contains(t)
+    }
+    fn insert(&mut self, t: String) {
+        if self.set.insert(t.clone()) {
+            self.order.push_back(t);
+            if self.order.len() > RECENT_TOKENS {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) struct ServerState {
+    party: String,
+    inbox: SharedInbox,
+    peers: Vec<PeerAddr>,
+    by_addr: RwLock<HashMap<(IpAddr, u16), String>>,
+    last_resolve: Mutex<Option<Instant>>,
+    recent: HashMap<String, Mutex<Recent>>,
+    tls: Option<Arc<TlsSetup>>,
+    limits: ServerLimits,
+}
+
+impl ServerState {
+    pub(crate) async fn new(
+        party: String,
+        inbox: SharedInbox,
+        peers: Vec<PeerAddr>,
+        tls: Option<Arc<TlsSetup>>,
+        limits: ServerLimits,
+    ) -> Arc<Self> {
+        let recent = peers
+            .iter()
+            .map(|p| (p.name.clone(), Mutex::new(Recent::default())))
+            .collect();
+        let state = Arc::new(ServerState {
+            party,
+            inbox,
+            peers,
+            by_addr: RwLock::new(HashMap::new()),
+            last_resolve: Mutex::new(None),
+            recent,
+            tls,
+            limits,
+        });
+        if state.tls.is_none() {
+            state.resolve_peers().await;
+        }
+        state
+    }
+
+    async fn resolve_peers(&self) {
+        let mut map = HashMap::new();
+        for p in &self.peers {
+            for ip in resolve(&p.host, p.port).await {
+                map.insert((ip, p.port), p.name.clone());
+            }
+        }
+        *self.by_addr.write().unwrap_or_else(|e| e.into_inner()) = map;
+        *self.last_resolve.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Plain mode: the peer whose server is at the sender's address and
+    /// the cookie's port. Re-resolves host names (at most once a second)
+    /// on a miss, for peers whose address changed or did not resolve.
+    async fn identify_plain(&self, ip: IpAddr, port: u16) -> Option<String> {
+        let key = (host_key(ip), port);
+        if let Some(n) = self
+            .by_addr
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Some(n.clone());
+        }
+        let stale = self
+            .last_resolve
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(1));
+        if stale && self.peers.iter().any(|p| p.port == port) {
+            self.resolve_peers().await;
+            return self
+                .by_addr
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .cloned();
+        }
+        None
+    }
+}
+
+/// Who is on the other end of a connection.
+#[derive(Clone, Debug)]
+struct Conn {
+    remote: SocketAddr,
+    /// With TLS: the peer its certificate identifies.
+    tls_peer: Option<Option<String>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ServerHandle {
+    stop: watch::Sender<bool>,
+    done: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl ServerHandle {
+    pub(crate) async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        let task = self.done.lock().await.take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+pub(crate) fn start(listener: TcpListener, state: Arc<ServerState>) -> ServerHandle {
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, state, stop_rx));
+    ServerHandle {
+        stop,
+        done: tokio::sync::Mutex::new(Some(task)),
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let router = Router::new().fallback(handle).with_state(state.clone());
+    let permits = Arc::new(Semaphore::new(state.limits.max_connections.max(1)));
+    let acceptor = state
+        .tls
+        .as_ref()
+        .map(|t| tokio_rustls::TlsAcceptor::from(t.server_config()));
+    let closing = Arc::new(AtomicBool::new(false));
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.changed() => break,
+        };
+        let (stream, remote) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(party = %state.party, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let state = state.clone();
+        let acceptor = acceptor.clone();
+        let mut stop = stop.clone();
+        let closing = closing.clone();
+        conns.spawn(async move {
+            let _permit = permit;
+            match acceptor {
+                None => {
+                    let conn = Conn { remote, tls_peer: None };
+                    serve(TokioIo::new(stream), router, conn, &state, &mut stop, &closing).await
+                }
+                Some(acc) => {
+                    let hs = tokio::time::timeout(state.limits.handshake_timeout, acc.accept(stream)).await;
+                    let tls = match hs {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::warn!(party = %state.party, %remote, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(party = %state.party, %remote, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let peer = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(|c| state.tls.as_ref().and_then(|t| t.identify(c)));
+                    let conn = Conn { remote, tls_peer: Some(peer) };
+                    serve(TokioIo::new(tls), router, conn, &state, &mut stop, &closing).await
+                }
+            }
+        });
+        // reap finished connection tasks so the set stays small
+        while conns.try_join_next().is_some() {}
+    }
+    closing.store(true, Ordering::Release);
+    drop(listener);
+    // give open connections a moment to finish the requests in progress
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        conns.abort_all();
+    }
+    tracing::debug!(party = %state.party, "server stopped");
+}
+
+async fn serve<I>(
+    io: TokioIo<I>,
+    router: Router,
+    conn: Conn,
+    state: &ServerState,
+    stop: &mut watch::Receiver<bool>,
+    closing: &AtomicBool,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    if closing.load(Ordering::Acquire) {
+        return;
+    }
+    let svc = TowerToHyperService::new(router.layer(Extension(conn)));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.limits.header_read_timeout)
+        .keep_alive(true);
+    let c = builder.serve_connection(io, svc);
+    tokio::pin!(c);
+    tokio::select! {
+        r = c.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(party = %state.party, error = %e, "connection ended with an error");
+            }
+        }
+        _ = stop.changed() => {
+            c.as_mut().graceful_shutdown();
+            let _ = c.await;
+        }
+    }
+}
+
+fn reply(status: StatusCode, text: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text.into(),
+    )
+        .into_response()
+}
+
+/// The `server_port` cookie: exactly one value, a port number.
+fn cookie_port(headers: &HeaderMap) -> Result<u16, &'static str> {
+    let mut found: Option<&str> = None;
+    for v in headers.get_all(header::COOKIE) {
+        let v = v.to_str().map_err(|_| "cookie header is not text")?;
+        for part in v.split(';') {
+            if let Some((k, val)) = part.trim().split_once('=') {
+                if k.trim() == "server_port" {
+                    let val = val.trim();
+                    match found {
+                        Some(prev) if prev != val => return Err("conflicting server_port cookies"),
+                        _ => found = Some(val),
+                    }
+                }
+            }
+        }
+    }
+    let v = found.ok_or("missing server_port cookie")?;
+    v.parse::<u16>()
+        .map_err(|_| "server_port cookie is not a port number")
+}
+
+async fn handle(
+    State(state): State<Arc<ServerState>>,
+    Extension(conn): Extension<Conn>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        return reply(StatusCode::OK, "Connection working (GET)");
+    }
+    if method != Method::POST {
+        return reply(StatusCode::METHOD_NOT_ALLOWED, "only POST and GET");
+    }
+    // who sent it
+    let peer = match &conn.tls_peer {
+        Some(Some(p)) => p.clone(),
+        Some(None) => {
+            return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
+        }
+        None => {
+            let port = match cookie_port(&headers) {
+                Ok(p) => p,
+                Err(why) => return reply(StatusCode::BAD_REQUEST, why),
+            };
+            match state.identify_plain(conn.remote.ip(), port).await {
+                Some(p) => p,
+                None => {
+                    tracing::warn!(party = %state.party, remote = %conn.remote, cookie_port = port, "request from an unknown sender refused");
+                    return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
+                }
+            }
+        }
+    };
+    // how big
+    let limit = state.limits.max_body_size;
+    match headers
+        .get(header::CONTENT_LENGTH)
+        .map(|v| v.to_str().ok().and_then(|s| s.parse::<u64>().ok()))
+    {
+        Some(None) => return reply(StatusCode::BAD_REQUEST, "Content-Length is not a number"),
+        Some(Some(n)) if n > limit as u64 => {
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("packet of {n} bytes exceeds the limit of {limit} bytes"),
+            )
+        }
+        _ => {}
+    }
+    let read = tokio::time::timeout(
+        state.limits.body_read_timeout,
+        Limited::new(body, limit).collect(),
+    )
+    .await;
+    let packet: Bytes = match read {
+        Err(_) => return reply(StatusCode::REQUEST_TIMEOUT, "body not received in time"),
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return reply(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("packet exceeds the limit of {limit} bytes"),
+                );
+            }
+            return reply(
+                StatusCode::BAD_REQUEST,
+                format!("body could not be read: {e}"),
+            );
+        }
+        Ok(Ok(c)) => c.to_bytes(),
+    };
+    let token = headers
+        .get(DELIVERY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .map(str::to_owned);
+    let Some(recent) = state.recent.get(&peer) else {
+        return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
+    };
+    // check the token, deliver and remember the token as one step per peer
+    let verdict = {
+        let mut recent = recent.lock().unwrap_or_else(|e| e.into_inner());
+        if token.as_deref().is_some_and(|t| recent.contains(t)) {
+            Ok(Delivery::Duplicate)
+        } else {
+            let v = state.inbox.deliver(&peer, packet);
+            if let (Ok(_), Some(t)) = (&v, token) {
+                recent.insert(t);
+            }
+            v
+        }
+    };
+    match verdict {
+        Ok(Delivery::Duplicate) => {
+            tracing::debug!(party = %state.party, from = %peer, "retry acknowledged, not delivered twice");
+            reply(StatusCode::OK, "Message received")
+        }
+        Ok(_) => reply(StatusCode::OK, "Message received"),
+        Err(r) => rejection_response(&r),
+    }
+}
+
+fn rejection_response(r: &Rejection) -> Response {
+    match r {
+        Rejection::Malformed { reason } => reply(
+            StatusCode::BAD_REQUEST,
+            format!("Failed processing received message: '{reason}'"),
+        ),
+        Rejection::Conflict { .. } => reply(StatusCode::CONFLICT, r.to_string()),
+        Rejection::UnknownSender => {
+            reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.")
+        }
+        Rejection::TooLarge { .. } => reply(StatusCode::PAYLOAD_TOO_LARGE, r.to_string()),
+        Rejection::BufferFull { .. } | Rejection::ShuttingDown => {
+            let mut resp = reply(StatusCode::SERVICE_UNAVAILABLE, r.to_string());
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            resp
+        }
+        _ => reply(StatusCode::BAD_REQUEST, r.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(cookies: &[&str]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for c in cookies {
+            m.append(header::COOKIE, c.parse().unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn cookie_rules() {
+        assert_eq!(cookie_port(&h(&["server_port=8001"])), Ok(8001));
+        assert_eq!(cookie_port(&h(&["a=b; server_port=8001; c=d"])), Ok(8001));
+        assert_eq!(
+            cookie_port(&h(&["server_port=8001", "server_port=8001"])),
+            Ok(8001)
+        );
+        assert!(cookie_port(&h(&[])).is_err());
+        assert!(cookie_port(&h(&["other=1"])).is_err());
+        assert!(cookie_port(&h(&["server_port=1", "server_port=2"])).is_err());
+        assert!(cookie_port(&h(&["server_port=99999"])).is_err());
+        assert!(cookie_port(&h(&["server_port=abc"])).is_err());
+    }
+
+    #[test]
+    fn recent_tokens_are_bounded() {
+        let mut r = Recent::default();
+        for i in 0..(RECENT_TOKENS + 10) {
+            r.insert(i.to_string());
+        }
+        assert!(!r.contains("0"));
+        assert!(r.contains(&(RECENT_TOKENS + 9).to_string()));
+        assert_eq!(r.order.len(), RECENT_TOKENS);
+        assert_eq!(r.set.len(), RECENT_TOKENS);
+    }
+}

@@ -1,0 +1,1118 @@
+//! Handshakes in memory (rustls connections pumping bytes to each other) and
+//! parser robustness.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PublicKeyData, SerialNumber,
+};
+use rustls::{CertificateError, ClientConnection, Connection, ServerConnection};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+use super::verify::{PeerVerifier, Presenter, ServerAuth};
+use super::x509::Certificate;
+use super::*;
+
+// ---------------------------------------------------------------------------
+// Fixtures: the Python package's test certificates.
+
+mod tno {
+    pub(super) const CA_COMBINED: &[u8] =
+        include_bytes!("../../tests/fixtures/tno-certs/ca-combined.crt");
+    pub(super) const CA_UNTRUSTED: &[u8] =
+        include_bytes!("../../tests/fixtures/tno-certs/ca-untrusted.crt");
+    pub(super) const PARTY_0_CRT: &[u8] =
+        include_bytes!("../../tests/fixtures/tno-certs/party_0.crt");
+    pub(super) const PARTY_0_KEY: &[u8] =
+        include_bytes!("../../tests/fixtures/tno-certs/party_0.pem");
+    pub(super) const PARTY_1_CRT: &[u8] =
+        include_bytes!("../../tests/fixtures/tno-certs/party_1.crt");
+    pub(super) const PARTY_1_KEY: &[u8] =
+        include_bytes!("../../tests/fixtures/tno-certs/party_1.pem");
+    pub(super) const UNTRUSTED_CRT: &[u8] =
+        include_bytes!("../../tests/fixtures/tno-certs/party_untrusted.crt");
+    pub(super) const UNTRUSTED_KEY: &[u8] =
+        include_bytes!("../../tests/fixtures/tno-certs/party_untrusted.pem");
+}
+
+fn der_of(pem: &[u8]) -> CertificateDer<'static> {
+    CertificateDer::from_pem_slice(pem).expect("PEM certificate")
+}
+
+fn peers(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+// ---------------------------------------------------------------------------
+// rcgen-made certificates.
+
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+    der: CertificateDer<'static>,
+}
+
+fn dn(cn: &str) -> rcgen::DistinguishedName {
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn
+}
+
+fn make_ca(name: &str) -> Ca {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn(name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let cert = params.self_signed(&key).expect("CA certificate");
+    Ca {
+        pem: cert.pem(),
+        der: cert.der().clone(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+#[derive(Clone)]
+struct Party {
+    key_pem: String,
+    cert_pem: String,
+    der: CertificateDer<'static>,
+}
+
+impl Party {
+    fn config(&self, ca_pem: &str) -> TlsConfig {
+        TlsConfig::from_pem(
+            self.key_pem.as_bytes(),
+            self.cert_pem.as_bytes(),
+            ca_pem.as_bytes(),
+        )
+        .expect("config")
+    }
+}
+
+#[derive(Clone, Copy)]
+struct PartyOptions {
+    eku: bool,
+    expired: bool,
+    serial: Option<u64>,
+}
+
+const V3: PartyOptions = PartyOptions {
+    eku: true,
+    expired: false,
+    serial: None,
+};
+
+fn make_party(ca: &Ca, cn: &str, options: PartyOptions) -> Party {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("params");
+    params.distinguished_name = dn(cn);
+    if options.eku {
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+    }
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.use_authority_key_identifier_extension = true;
+    if options.expired {
+        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    } else {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2100, 1, 1);
+    }
+    params.serial_number = options.serial.map(SerialNumber::from);
+    let cert = params
+        .signed_by(&key, &ca.issuer)
+        .expect("party certificate");
+    Party {
+        key_pem: key.serialize_pem(),
+        cert_pem: cert.pem(),
+        der: cert.der().clone(),
+    }
+}
+
+// A tiny DER writer to build X.509 v1 certificates (rcgen only makes v3).
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len < 0x100 {
+        out.extend([0x81, len as u8]);
+    } else {
+        out.extend([0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn name(cn: &str) -> Vec<u8> {
+    let atv = [tlv(0x06, &[0x55, 0x04, 0x03]), tlv(0x0c, cn.as_bytes())].concat();
+    tlv(0x30, &tlv(0x31, &tlv(0x30, &atv)))
+}
+
+const ECDSA_SHA256_ALG: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+];
+
+/// An X.509 **version 1** certificate (no version field, no extensions),
+/// ECDSA P-256 / SHA-256, signed by `signer` with issuer name `issuer_cn`.
+fn make_v1(
+    signer: &KeyPair,
+    issuer_cn: &str,
+    subject_cn: &str,
+    serial: u8,
+    validity: (&str, &str),
+) -> Party {
+    let key = KeyPair::generate().expect("key");
+    let tbs = tlv(
+        0x30,
+        &[
+            tlv(0x02, &[serial]),
+            ECDSA_SHA256_ALG.to_vec(),
+            name(issuer_cn),
+            tlv(
+                0x30,
+                &[
+                    tlv(0x17, validity.0.as_bytes()),
+                    tlv(0x17, validity.1.as_bytes()),
+                ]
+                .concat(),
+            ),
+            name(subject_cn),
+            key.subject_public_key_info(),
+        ]
+        .concat(),
+    );
+    let signature = rcgen::SigningKey::sign(signer, &tbs).expect("sign");
+    let der = tlv(
+        0x30,
+        &[
+            tbs,
+            ECDSA_SHA256_ALG.to_vec(),
+            tlv(0x03, &[&[0u8][..], &signature].concat()),
+        ]
+        .concat(),
+    );
+    let der = CertificateDer::from(der);
+    let cert_pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64(der.as_ref())
+    );
+    Party {
+        key_pem: key.serialize_pem(),
+        cert_pem,
+        der,
+    }
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// In-memory handshakes.
+
+struct Run {
+    client: Connection,
+    server: Connection,
+    client_err: Option<rustls::Error>,
+    server_err: Option<rustls::Error>,
+    exchanged: bool,
+}
+
+/// Moves pending TLS bytes from `from` to `to`; false if there were none.
+fn step(from: &mut Connection, to: &mut Connection, to_err: &mut Option<rustls::Error>) -> bool {
+    let mut buf = Vec::new();
+    while from.wants_write() {
+        match from.write_tls(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    if buf.is_empty() {
+        return false;
+    }
+    if to_err.is_some() {
+        return true;
+    }
+    let mut rd: &[u8] = &buf;
+    while !rd.is_empty() {
+        match to.read_tls(&mut rd) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if let Err(e) = to.process_new_packets() {
+            *to_err = Some(e);
+            break;
+        }
+    }
+    true
+}
+
+fn pump(run: &mut Run) {
+    for _ in 0..64 {
+        let a = step(&mut run.client, &mut run.server, &mut run.server_err);
+        let b = step(&mut run.server, &mut run.client, &mut run.client_err);
+        if !a && !b {
+            break;
+        }
+    }
+}
+
+fn read_all(conn: &mut Connection) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        match conn.reader().read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    out
+}
+
+fn connect(server: Arc<rustls::ServerConfig>, client: Arc<rustls::ClientConfig>) -> Run {
+    let client = ClientConnection::new(client, ServerName::try_from("localhost").expect("name"))
+        .expect("client connection");
+    let server = ServerConnection::new(server).expect("server connection");
+    let mut run = Run {
+        client: client.into(),
+        server: server.into(),
+        client_err: None,
+        server_err: None,
+        exchanged: false,
+    };
+    pump(&mut run);
+    // Application data both ways: in TLS 1.3 the client finishes its side of
+    // the handshake before the server has checked the client certificate.
+    if run.client_err.is_none() && run.server_err.is_none() {
+        let _ = run.client.writer().write_all(b"ping");
+        pump(&mut run);
+        let got_ping = read_all(&mut run.server) == b"ping";
+        let _ = run.server.writer().write_all(b"pong");
+        pump(&mut run);
+        let got_pong = read_all(&mut run.client) == b"pong";
+        run.exchanged = got_ping && got_pong;
+    }
+    run
+}
+
+impl Run {
+    fn assert_ok(&self) {
+        assert!(
+            self.client_err.is_none() && self.server_err.is_none() && self.exchanged,
+            "handshake should succeed; client: {:?}, server: {:?}",
+            self.client_err,
+            self.server_err
+        );
+        assert!(!self.client.is_handshaking() && !self.server.is_handshaking());
+        assert_eq!(
+            self.client.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_3)
+        );
+        assert_eq!(self.client.alpn_protocol(), Some(&b"http/1.1"[..]));
+        assert_eq!(self.server.alpn_protocol(), Some(&b"http/1.1"[..]));
+    }
+
+    /// The server refused the client's certificate; returns the server's error.
+    fn refused_by_server(self) -> rustls::Error {
+        assert!(!self.exchanged, "handshake should fail");
+        let err = self.server_err.expect("server should refuse");
+        eprintln!("server refused: {err}\n  client saw: {:?}", self.client_err);
+        assert!(
+            !matches!(err, rustls::Error::AlertReceived(_)),
+            "the server itself should refuse, got {err:?}"
+        );
+        assert!(
+            self.client_err.is_some(),
+            "the client should learn of the refusal"
+        );
+        err
+    }
+
+    /// The client refused the server's certificate; returns the client's error.
+    fn refused_by_client(self) -> rustls::Error {
+        assert!(!self.exchanged, "handshake should fail");
+        let err = self.client_err.expect("client should refuse");
+        eprintln!("client refused: {err}\n  server saw: {:?}", self.server_err);
+        assert!(
+            !matches!(err, rustls::Error::AlertReceived(_)),
+            "the client itself should refuse, got {err:?}"
+        );
+        assert!(
+            self.server_err.is_some(),
+            "the server should learn of the refusal"
+        );
+        err
+    }
+
+    fn server_saw(&self) -> CertificateDer<'static> {
+        self.server.peer_certificates().expect("client certificate")[0].clone()
+    }
+
+    fn client_saw(&self) -> CertificateDer<'static> {
+        self.client.peer_certificates().expect("server certificate")[0].clone()
+    }
+}
+
+/// `client` connects to `server`, which it knows as `server_name`.
+fn handshake(server: &TlsSetup, client: &TlsSetup, server_name: &str) -> Run {
+    connect(
+        server.server_config(),
+        client.client_config(server_name).expect("known peer"),
+    )
+}
+
+fn setup(config: &TlsConfig, names: &[&str]) -> TlsSetup {
+    TlsSetup::new(config, &peers(names)).expect("setup")
+}
+
+fn message(err: &rustls::Error) -> String {
+    err.to_string()
+}
+
+fn is_cert_error(err: &rustls::Error, expected: &CertificateError) -> bool {
+    match (err, expected) {
+        (rustls::Error::InvalidCertificate(got), _) => {
+            std::mem::discriminant(got) == std::mem::discriminant(expected)
+        }
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. rcgen-made v3 certificates.
+
+#[test]
+fn rcgen_parties_by_common_name() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    let a = setup(&alice.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+
+    let run = handshake(&b, &a, "bob");
+    run.assert_ok();
+    assert_eq!(b.identify(&run.server_saw()).as_deref(), Some("alice"));
+    assert_eq!(a.identify(&run.client_saw()).as_deref(), Some("bob"));
+
+    let run = handshake(&a, &b, "alice");
+    run.assert_ok();
+    assert_eq!(a.identify(&run.server_saw()).as_deref(), Some("bob"));
+}
+
+#[test]
+fn resumed_sessions_keep_the_client_identity() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    let a = setup(&alice.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+    let first = handshake(&b, &a, "bob");
+    first.assert_ok();
+    assert_eq!(
+        first.client.handshake_kind(),
+        Some(rustls::HandshakeKind::Full)
+    );
+    // Same client and server configurations: the session is resumed, and the
+    // server still knows the client certificate of the original handshake.
+    let second = handshake(&b, &a, "bob");
+    second.assert_ok();
+    assert_eq!(
+        second.client.handshake_kind(),
+        Some(rustls::HandshakeKind::Resumed)
+    );
+    assert_eq!(b.identify(&second.server_saw()).as_deref(), Some("alice"));
+}
+
+#[test]
+fn rcgen_parties_by_pinned_certificate() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    // The pinned names need not be the CNs: pinning decides.
+    let a_config = alice
+        .config(&ca.pem)
+        .peer_certificate_pem("party-b", bob.cert_pem.as_bytes())
+        .expect("pin");
+    let b_config = bob
+        .config(&ca.pem)
+        .peer_certificate_pem("party-a", alice.cert_pem.as_bytes())
+        .expect("pin");
+    let a = setup(&a_config, &["party-b"]);
+    let b = setup(&b_config, &["party-a"]);
+
+    let run = handshake(&b, &a, "party-b");
+    run.assert_ok();
+    assert_eq!(b.identify(&run.server_saw()).as_deref(), Some("party-a"));
+    assert_eq!(a.identify(&run.client_saw()).as_deref(), Some("party-b"));
+    // With a pin, the CN is no identity.
+    assert_eq!(b.identify(&bob.der), None);
+
+    let run = handshake(&a, &b, "party-a");
+    run.assert_ok();
+    assert_eq!(a.identify(&run.server_saw()).as_deref(), Some("party-b"));
+}
+
+#[test]
+fn rcgen_leaf_without_eku_is_accepted() {
+    let ca = make_ca("Test CA");
+    let no_eku = PartyOptions { eku: false, ..V3 };
+    let alice = make_party(&ca, "alice", no_eku);
+    let bob = make_party(&ca, "bob", no_eku);
+    let a = setup(&alice.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+    handshake(&b, &a, "bob").assert_ok();
+    handshake(&a, &b, "alice").assert_ok();
+}
+
+#[test]
+fn python_identity_is_issuer_cn_and_decimal_serial() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(
+        &ca,
+        "alice",
+        PartyOptions {
+            serial: Some(0x0102_0304_0506),
+            ..V3
+        },
+    );
+    assert_eq!(
+        python_identity(alice.der.as_ref()).as_deref(),
+        Some("Test CA:1108152157446")
+    );
+    assert_eq!(
+        python_identity(&der_of(tno::PARTY_0_CRT)).as_deref(),
+        Some("ca-intermediate:2")
+    );
+    assert_eq!(
+        python_identity(&der_of(tno::PARTY_1_CRT)).as_deref(),
+        Some("ca-intermediate:3")
+    );
+    // The untrusted set claims the same identity as party_0: the Python
+    // identity alone is not proof; the chain check is.
+    assert_eq!(
+        python_identity(&der_of(tno::UNTRUSTED_CRT)).as_deref(),
+        Some("ca-intermediate:2")
+    );
+    assert_eq!(python_identity(b"not a certificate"), None);
+}
+
+// ---------------------------------------------------------------------------
+// 2. The Python package's certificates (X.509 v1, RSA, intermediate CA).
+
+fn tno_config(key: &[u8], cert: &[u8]) -> TlsConfig {
+    TlsConfig::from_pem(key, cert, tno::CA_COMBINED).expect("config")
+}
+
+#[test]
+fn webpki_reports_unsupported_version_for_v1() {
+    let party_0 = der_of(tno::PARTY_0_CRT);
+    let err = webpki::EndEntityCert::try_from(&party_0).err();
+    assert_eq!(err, Some(webpki::Error::UnsupportedCertVersion));
+    let parsed = Certificate::parse(party_0.as_ref()).expect("parse");
+    assert_eq!(parsed.version_number(), 1);
+    assert_eq!(parsed.subject_common_name().as_deref(), Some("party_0"));
+}
+
+#[test]
+fn tno_certificates_pinned_handshake_both_ways() {
+    let p0 = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT)
+        .peer_certificate_pem("party_1", tno::PARTY_1_CRT)
+        .expect("pin");
+    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT)
+        .peer_certificate_pem("party_0", tno::PARTY_0_CRT)
+        .expect("pin");
+    let s0 = setup(&p0, &["party_1"]);
+    let s1 = setup(&p1, &["party_0"]);
+
+    let run = handshake(&s1, &s0, "party_1");
+    run.assert_ok();
+    assert_eq!(s1.identify(&run.server_saw()).as_deref(), Some("party_0"));
+    assert_eq!(s0.identify(&run.client_saw()).as_deref(), Some("party_1"));
+
+    let run = handshake(&s0, &s1, "party_0");
+    run.assert_ok();
+    assert_eq!(s0.identify(&run.server_saw()).as_deref(), Some("party_1"));
+}
+
+#[test]
+fn tno_v1_certificate_refused_on_common_name_alone() {
+    // Client side: party_0 connects to party_1 without a pin for it.
+    let p0 = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT);
+    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT)
+        .peer_certificate_pem("party_0", tno::PARTY_0_CRT)
+        .expect("pin");
+    let s0 = setup(&p0, &["party_1"]);
+    let s1 = setup(&p1, &["party_0"]);
+    let err = handshake(&s1, &s0, "party_1").refused_by_client();
+    assert!(message(&err).contains("X.509 v1"), "{err}");
+    assert_eq!(s0.identify(&der_of(tno::PARTY_1_CRT)), None);
+
+    // Server side: party_0 (pinning party_1) connects to party_1, which has
+    // no pin for party_0.
+    let p0 = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT)
+        .peer_certificate_pem("party_1", tno::PARTY_1_CRT)
+        .expect("pin");
+    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT);
+    let s0 = setup(&p0, &["party_1"]);
+    let s1 = setup(&p1, &["party_0"]);
+    let err = handshake(&s1, &s0, "party_1").refused_by_server();
+    assert!(message(&err).contains("X.509 v1"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Legacy path with hand-made v1 certificates (ECDSA), for what the fixed
+// Python set cannot show.
+
+fn v1_world(validity: (&str, &str)) -> (Ca, Party, Party) {
+    let ca_key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn("v1 CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&ca_key).expect("CA");
+    let alice = make_v1(&ca_key, "v1 CA", "alice", 2, validity);
+    let bob = make_v1(
+        &ca_key,
+        "v1 CA",
+        "bob",
+        3,
+        ("200101000000Z", "491231235959Z"),
+    );
+    let ca = Ca {
+        pem: cert.pem(),
+        der: cert.der().clone(),
+        issuer: Issuer::new(params, ca_key),
+    };
+    (ca, alice, bob)
+}
+
+fn pinned_pair(ca: &Ca, alice: &Party, bob: &Party) -> (TlsSetup, TlsSetup) {
+    let a = alice
+        .config(&ca.pem)
+        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
+        .expect("pin");
+    let b = bob
+        .config(&ca.pem)
+        .peer_certificate_pem("alice", alice.cert_pem.as_bytes())
+        .expect("pin");
+    (setup(&a, &["bob"]), setup(&b, &["alice"]))
+}
+
+#[test]
+fn legacy_path_ecdsa_v1_pinned() {
+    let (ca, alice, bob) = v1_world(("200101000000Z", "491231235959Z"));
+    assert_eq!(
+        Certificate::parse(alice.der.as_ref())
+            .unwrap()
+            .version_number(),
+        1
+    );
+    let (a, b) = pinned_pair(&ca, &alice, &bob);
+    let run = handshake(&b, &a, "bob");
+    run.assert_ok();
+    assert_eq!(b.identify(&run.server_saw()).as_deref(), Some("alice"));
+}
+
+#[test]
+fn legacy_path_refuses_expired_and_not_yet_valid() {
+    let (ca, alice, bob) = v1_world(("000101000000Z", "010101000000Z"));
+    let (a, b) = pinned_pair(&ca, &alice, &bob);
+    let err = handshake(&b, &a, "bob").refused_by_server();
+    assert!(
+        is_cert_error(
+            &err,
+            &CertificateError::ExpiredContext {
+                time: UnixTime::now(),
+                not_after: UnixTime::now()
+            }
+        ),
+        "{err:?}"
+    );
+
+    let (ca, alice, bob) = v1_world(("490101000000Z", "491231235959Z"));
+    let (a, b) = pinned_pair(&ca, &alice, &bob);
+    let err = handshake(&b, &a, "bob").refused_by_server();
+    assert!(
+        is_cert_error(
+            &err,
+            &CertificateError::NotValidYetContext {
+                time: UnixTime::now(),
+                not_before: UnixTime::now()
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn legacy_path_refuses_wrong_signer_with_same_issuer_name() {
+    let (ca, _alice, bob) = v1_world(("200101000000Z", "491231235959Z"));
+    let rogue_key = KeyPair::generate().expect("key");
+    let mallory = make_v1(
+        &rogue_key,
+        "v1 CA",
+        "alice",
+        2,
+        ("200101000000Z", "491231235959Z"),
+    );
+    // Even pinned (a misconfiguration), the chain check refuses it.
+    let a = mallory
+        .config(&ca.pem)
+        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
+        .expect("pin");
+    let b = bob
+        .config(&ca.pem)
+        .peer_certificate_pem("alice", mallory.cert_pem.as_bytes())
+        .expect("pin");
+    let err = handshake(&setup(&b, &["alice"]), &setup(&a, &["bob"]), "bob").refused_by_server();
+    assert!(
+        message(&err).contains("not signed by the configured CA"),
+        "{err}"
+    );
+}
+
+#[test]
+fn legacy_path_refuses_unknown_issuer_name() {
+    let (ca, _alice, bob) = v1_world(("200101000000Z", "491231235959Z"));
+    let other_key = KeyPair::generate().expect("key");
+    let stray = make_v1(
+        &other_key,
+        "Other CA",
+        "alice",
+        2,
+        ("200101000000Z", "491231235959Z"),
+    );
+    let a = stray
+        .config(&ca.pem)
+        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
+        .expect("pin");
+    let b = bob
+        .config(&ca.pem)
+        .peer_certificate_pem("alice", stray.cert_pem.as_bytes())
+        .expect("pin");
+    let err = handshake(&setup(&b, &["alice"]), &setup(&a, &["bob"]), "bob").refused_by_server();
+    assert!(
+        message(&err).contains("no certificate in the configured CA bundle has"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3. Failures.
+
+#[test]
+fn client_from_another_rcgen_ca_is_refused() {
+    let ca = make_ca("Test CA");
+    let other = make_ca("Other CA");
+    let alice = make_party(&other, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    // Alice trusts bob's CA (so she accepts bob), but her own certificate is
+    // from a CA bob does not trust.
+    let a = setup(&alice.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+    let err = handshake(&b, &a, "bob").refused_by_server();
+    assert!(
+        message(&err).contains("does not verify against the configured CA bundle: UnknownIssuer"),
+        "{err}"
+    );
+    // And the other way round: the server's certificate is from a foreign CA.
+    let err = handshake(&a, &b, "alice").refused_by_client();
+    assert!(
+        message(&err).contains("does not verify against the configured CA bundle: UnknownIssuer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn client_from_rogue_ca_with_same_name_is_refused() {
+    let ca = make_ca("Test CA");
+    let rogue = make_ca("Test CA");
+    let mallory = make_party(&rogue, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    let m = setup(&mallory.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+    let err = handshake(&b, &m, "bob").refused_by_server();
+    assert!(
+        message(&err).contains("does not verify against the configured CA bundle"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn untrusted_tno_set_is_refused() {
+    // party_untrusted: CN party_0, issuer name "ca-intermediate" (same as the
+    // trusted intermediate), serial 2 (same Python identity as party_0), but
+    // signed by another intermediate under another root.
+    let untrusted = TlsConfig::from_pem(tno::UNTRUSTED_KEY, tno::UNTRUSTED_CRT, tno::CA_COMBINED)
+        .expect("config")
+        .peer_certificate_pem("party_1", tno::PARTY_1_CRT)
+        .expect("pin");
+    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT)
+        .peer_certificate_pem("party_0", tno::PARTY_0_CRT)
+        .expect("pin");
+    let su = setup(&untrusted, &["party_1"]);
+    let s1 = setup(&p1, &["party_0"]);
+    let err = handshake(&s1, &su, "party_1").refused_by_server();
+    assert!(
+        message(&err).contains("not signed by the configured CA"),
+        "{err}"
+    );
+
+    // Pinning the untrusted certificate itself does not make it trusted:
+    // the legacy path's signature check refuses it.
+    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT)
+        .peer_certificate_pem("party_0", tno::UNTRUSTED_CRT)
+        .expect("pin");
+    let s1 = setup(&p1, &["party_0"]);
+    let err = handshake(&s1, &su, "party_1").refused_by_server();
+    assert!(
+        message(&err).contains("not signed by the configured CA"),
+        "{err}"
+    );
+
+    // A party that trusts only the untrusted root refuses the real party_1.
+    let u_only = TlsConfig::from_pem(tno::UNTRUSTED_KEY, tno::UNTRUSTED_CRT, tno::CA_UNTRUSTED)
+        .expect("config")
+        .peer_certificate_pem("party_1", tno::PARTY_1_CRT)
+        .expect("pin");
+    let err = handshake(&s1, &setup(&u_only, &["party_1"]), "party_1").refused_by_client();
+    assert!(
+        message(&err).contains("not signed by the configured CA"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pinned_certificate_mismatch_is_refused() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    let bob_again = make_party(&ca, "bob", V3);
+    let carol = make_party(&ca, "carol", V3);
+
+    let a_config = alice
+        .config(&ca.pem)
+        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
+        .expect("pin");
+    let a = setup(&a_config, &["bob", "carol"]);
+
+    // The server alice knows as bob presents carol's (valid) certificate.
+    let fake_bob = setup(&carol.config(&ca.pem), &["alice"]);
+    let err = handshake(&fake_bob, &a, "bob").refused_by_client();
+    assert!(message(&err).contains("\"carol\""), "{err}");
+
+    // ... or another valid certificate with CN bob that is not the pinned one.
+    let other_bob = setup(&bob_again.config(&ca.pem), &["alice"]);
+    let err = handshake(&other_bob, &a, "bob").refused_by_client();
+    assert!(message(&err).contains("pinned"), "{err}");
+
+    // Server side: bob pins alice; a different alice certificate is refused.
+    let alice_again = make_party(&ca, "alice", V3);
+    let b_config = bob
+        .config(&ca.pem)
+        .peer_certificate_pem("alice", alice.cert_pem.as_bytes())
+        .expect("pin");
+    let b = setup(&b_config, &["alice"]);
+    let a2 = setup(&alice_again.config(&ca.pem), &["bob"]);
+    let err = handshake(&b, &a2, "bob").refused_by_server();
+    assert!(message(&err).contains("pinned"), "{err}");
+}
+
+#[test]
+fn expired_rcgen_certificate_is_refused() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(
+        &ca,
+        "alice",
+        PartyOptions {
+            expired: true,
+            ..V3
+        },
+    );
+    let bob = make_party(&ca, "bob", V3);
+    let a = setup(&alice.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+    let err = handshake(&b, &a, "bob").refused_by_server();
+    assert!(
+        is_cert_error(
+            &err,
+            &CertificateError::ExpiredContext {
+                time: UnixTime::now(),
+                not_after: UnixTime::now()
+            }
+        ),
+        "{err:?}"
+    );
+    let err = handshake(&a, &b, "alice").refused_by_client();
+    assert!(message(&err).contains("expired"), "{err}");
+}
+
+#[test]
+fn client_certificate_of_no_configured_peer_is_refused() {
+    let ca = make_ca("Test CA");
+    let dave = make_party(&ca, "dave", V3);
+    let bob = make_party(&ca, "bob", V3);
+    let d = setup(&dave.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice", "carol"]);
+    let err = handshake(&b, &d, "bob").refused_by_server();
+    assert!(message(&err).contains("\"dave\""), "{err}");
+}
+
+#[test]
+fn client_without_certificate_is_refused() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    let a = setup(&alice.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+    // A client that verifies bob like ours does, but has no certificate.
+    let mut client = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ServerAuth::new(
+            a.verifier.clone(),
+            "bob".into(),
+        )))
+        .with_no_client_auth();
+    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let err = connect(b.server_config(), Arc::new(client)).refused_by_server();
+    assert!(
+        matches!(err, rustls::Error::NoCertificatesPresented),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn tls12_only_client_cannot_connect() {
+    let ca = make_ca("Test CA");
+    let bob = make_party(&ca, "bob", V3);
+    let alice = make_party(&ca, "alice", V3);
+    let a = setup(&alice.config(&ca.pem), &["bob"]);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+    let client = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .expect("versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ServerAuth::new(
+            a.verifier.clone(),
+            "bob".into(),
+        )))
+        .with_no_client_auth();
+    let run = connect(b.server_config(), Arc::new(client));
+    assert!(!run.exchanged && run.server_err.is_some());
+}
+
+#[test]
+fn unknown_peer_has_no_client_config() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let a = setup(&alice.config(&ca.pem), &["bob"]);
+    assert!(a.client_config("bob").is_some());
+    assert!(a.client_config("carol").is_none());
+}
+
+// ---------------------------------------------------------------------------
+// Configuration errors.
+
+#[test]
+fn setup_refuses_pins_for_non_peers_and_shared_pins() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    let config = alice
+        .config(&ca.pem)
+        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
+        .expect("pin");
+    let err = TlsSetup::new(&config, &peers(&["carol"])).expect_err("bob is no peer");
+    assert!(
+        matches!(&err, TlsError::PinnedCertificateForUnknownPeer { peer } if peer == "bob"),
+        "{err:?}"
+    );
+
+    let config = config
+        .peer_certificate_pem("carol", bob.cert_pem.as_bytes())
+        .expect("pin");
+    let err = TlsSetup::new(&config, &peers(&["bob", "carol"])).expect_err("shared pin");
+    assert!(
+        matches!(err, TlsError::SameCertificateForTwoPeers { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn key_must_match_certificate() {
+    let err = TlsConfig::from_pem(tno::PARTY_0_KEY, tno::PARTY_1_CRT, tno::CA_COMBINED)
+        .expect_err("mismatch");
+    assert!(matches!(err, TlsError::KeyMismatch), "{err:?}");
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let bob = make_party(&ca, "bob", V3);
+    let err = TlsConfig::from_pem(
+        alice.key_pem.as_bytes(),
+        bob.cert_pem.as_bytes(),
+        ca.pem.as_bytes(),
+    )
+    .expect_err("mismatch");
+    assert!(matches!(err, TlsError::KeyMismatch), "{err:?}");
+}
+
+#[test]
+fn debug_output_has_no_key_material() {
+    let config = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT)
+        .peer_certificate_pem("party_1", tno::PARTY_1_CRT)
+        .expect("pin");
+    let debug = format!("{config:?}");
+    assert!(
+        debug.contains("party_0") && debug.contains("ca-intermediate:2"),
+        "{debug}"
+    );
+    let key_text = std::str::from_utf8(tno::PARTY_0_KEY).unwrap();
+    let some_key_line = key_text.lines().nth(3).unwrap();
+    assert!(!debug.contains(some_key_line));
+    assert!(!debug.contains("PRIVATE KEY"));
+    let s = setup(&config, &["party_1"]);
+    let debug = format!("{s:?}");
+    assert!(!debug.contains(some_key_line));
+}
+
+#[test]
+fn root_hints_are_the_bundle_subjects() {
+    let config = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT);
+    let s = setup(&config, &["party_1"]);
+    let hints = rustls::server::danger::ClientCertVerifier::root_hint_subjects(
+        &super::verify::ClientAuth::new(s.verifier.clone()),
+    )
+    .to_vec();
+    assert_eq!(hints.len(), 2);
+    let root = CertificateDer::pem_slice_iter(tno::CA_COMBINED)
+        .next()
+        .unwrap()
+        .unwrap();
+    let parsed = Certificate::parse(root.as_ref()).unwrap();
+    assert!(hints.iter().any(|h| h.as_ref() == parsed.subject));
+}
+
+// ---------------------------------------------------------------------------
+// 4. Parser robustness: no panics on hostile input.
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+fn exercise(verifier: &PeerVerifier, der: &[u8]) {
+    let _ = Certificate::parse(der).map(|c| {
+        let _ = c.subject_common_names();
+        let _ = c.issuer_common_name();
+        let _ = c.serial_decimal();
+    });
+    let _ = python_identity(der);
+    let cert = CertificateDer::from(der.to_vec());
+    let _ = verifier.identify(&cert);
+    let _ = verifier.check_for_test(&cert, Presenter::Client);
+    let _ = verifier.check_for_test(&cert, Presenter::Server);
+}
+
+fn test_verifier() -> (PeerVerifier, Vec<Vec<u8>>) {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let (v1ca, v1alice, _) = v1_world(("200101000000Z", "491231235959Z"));
+    let mut bundle = CertificateDer::pem_slice_iter(tno::CA_COMBINED)
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    bundle.push(ca.der.clone());
+    bundle.push(v1ca.der.clone());
+    let pins = vec![
+        ("party_0".to_owned(), der_of(tno::PARTY_0_CRT)),
+        ("v1alice".to_owned(), v1alice.der.clone()),
+    ];
+    let peers = ["party_0", "party_1", "alice", "v1alice"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let verifier = PeerVerifier::new(provider(), &bundle, pins, peers).expect("verifier");
+    let samples = vec![
+        der_of(tno::PARTY_0_CRT).to_vec(),
+        der_of(tno::UNTRUSTED_CRT).to_vec(),
+        alice.der.to_vec(),
+        v1alice.der.to_vec(),
+        ca.der.to_vec(),
+    ];
+    (verifier, samples)
+}
+
+#[test]
+fn parser_survives_every_truncation() {
+    let (verifier, samples) = test_verifier();
+    for sample in &samples {
+        // The full certificate parses; every proper prefix is an error.
+        assert!(Certificate::parse(sample).is_ok());
+        for len in 0..sample.len() {
+            assert!(Certificate::parse(&sample[..len]).is_err(), "prefix {len}");
+            exercise(&verifier, &sample[..len]);
+        }
+    }
+}
+
+#[test]
+fn parser_survives_random_bytes_and_mutations() {
+    let (verifier, samples) = test_verifier();
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..3000 {
+        let len = (rng.next() % 600) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        // Give some inputs a plausible start so parsing goes deeper.
+        if rng.next() % 2 == 0 && bytes.len() > 4 {
+            bytes[0] = 0x30;
+            bytes[1] = 0x82;
+        }
+        exercise(&verifier, &bytes);
+    }
+    for sample in &samples {
+        for _ in 0..600 {
+            let mut mutated = sample.clone();
+            for _ in 0..(1 + rng.next() % 4) {
+                let at = (rng.next() as usize) % mutated.len();
+                mutated[at] = rng.next() as u8;
+            }
+            exercise(&verifier, &mutated);
+        }
+    }
+}

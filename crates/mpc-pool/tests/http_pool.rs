@@ -1,0 +1,253 @@
+//! Pools over real sockets on 127.0.0.1 with OS-assigned ports: plain HTTP
+//! and mutual TLS, two and three parties.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use mpc_http::certs::{self, Bundle};
+use mpc_pool::{BigInt, Pool, TlsConfig, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn listeners(n: usize) -> Vec<(TcpListener, String)> {
+    (0..n)
+        .map(|_| {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let a = l.local_addr().unwrap().to_string();
+            (l, a)
+        })
+        .collect()
+}
+
+fn pki(names: &[&str]) -> Bundle {
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    certs::generate(&names, 2, certs::OffsetDateTime::now_utc()).unwrap()
+}
+
+/// Starts one pool per name, all knowing each other; `tls(name)` gives a
+/// party's TLS settings.
+async fn start(names: &[&str], tls: impl Fn(&str) -> Option<TlsConfig>) -> Vec<Pool> {
+    let ls = listeners(names.len());
+    let addrs: Vec<String> = ls.iter().map(|(_, a)| a.clone()).collect();
+    let mut pools = Vec::new();
+    for (i, (l, _)) in ls.into_iter().enumerate() {
+        let mut b = Pool::builder(names[i])
+            .listener(l)
+            .retry_window(Duration::from_secs(5))
+            .timeout(Some(Duration::from_secs(20)));
+        for (j, p) in names.iter().enumerate() {
+            if i != j {
+                b = b.peer_at(*p, addrs[j].clone());
+            }
+        }
+        if let Some(t) = tls(names[i]) {
+            b = b.tls(t);
+        }
+        pools.push(b.start().await.unwrap());
+    }
+    pools
+}
+
+async fn two_party_exchange(pools: &[Pool]) {
+    let (a, b) = (&pools[0], &pools[1]);
+    a.send("bob", &"hello").await.unwrap();
+    let big: BigInt = "-1180591620717411303424".parse().unwrap();
+    a.send_with_id("bob", "big", &big).await.unwrap();
+    let blob = bytes::Bytes::from(vec![7u8; 3 << 20]);
+    a.send("bob", &blob).await.unwrap();
+    assert_eq!(b.recv::<String>("alice").await.unwrap(), "hello");
+    assert_eq!(b.recv_with_id::<BigInt>("alice", "big").await.unwrap(), big);
+    assert_eq!(b.recv::<bytes::Bytes>("alice").await.unwrap(), blob);
+    // and back
+    b.send("alice", &vec![1, 2, 3]).await.unwrap();
+    assert_eq!(a.recv::<Vec<i32>>("bob").await.unwrap(), vec![1, 2, 3]);
+    let s = a.stats();
+    assert_eq!((s[0].messages_sent, s[0].messages_received), (3, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_parties_over_http() {
+    let pools = start(&["alice", "bob"], |_| None).await;
+    two_party_exchange(&pools).await;
+    for p in &pools {
+        assert!(p.shutdown().await.unread.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_parties_over_mutual_tls_pinned() {
+    let pki = pki(&["alice", "bob"]);
+    let pools = start(&["alice", "bob"], |n| {
+        Some(pki.tls_config(n, true).unwrap())
+    })
+    .await;
+    two_party_exchange(&pools).await;
+    for p in &pools {
+        p.shutdown().await;
+    }
+}
+
+/// Additive secret sharing modulo 2^61 - 1 among all parties.
+async fn secure_sum(pools: Vec<Pool>, inputs: Vec<u64>) -> Vec<u64> {
+    const P: u128 = (1 << 61) - 1;
+    let mut tasks = Vec::new();
+    for (pool, x) in pools.into_iter().zip(inputs) {
+        tasks.push(tokio::spawn(async move {
+            let peers = pool.peers();
+            let mut mine = x as u128;
+            for (k, p) in peers.iter().enumerate() {
+                let share = (k as u128 * 7919 + 17) % P; // deterministic "randomness" for the test
+                mine = (mine + P - share) % P;
+                pool.send_with_id(p, "share", &(share as u64))
+                    .await
+                    .unwrap();
+            }
+            for (_, s) in pool.recv_all::<u64>(None, Some("share")).await.unwrap() {
+                mine = (mine + s as u128) % P;
+            }
+            pool.broadcast(&(mine as u64), Some("partial"))
+                .await
+                .unwrap();
+            let mut total = mine;
+            for (_, s) in pool.recv_all::<u64>(None, Some("partial")).await.unwrap() {
+                total = (total + s as u128) % P;
+            }
+            pool.shutdown().await;
+            total as u64
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_parties_secure_sum_over_http() {
+    let pools = start(&["alice", "bob", "carol"], |_| None).await;
+    assert_eq!(secure_sum(pools, vec![5, 10, 1000]).await, vec![1015; 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_parties_secure_sum_over_mutual_tls_by_name() {
+    let pki = pki(&["alice", "bob", "carol"]);
+    let pools = start(&["alice", "bob", "carol"], |n| {
+        Some(pki.tls_config(n, false).unwrap())
+    })
+    .await;
+    assert_eq!(secure_sum(pools, vec![1, 2, 3]).await, vec![6; 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_ca_fails_clearly_and_delivers_nothing() {
+    let good = pki(&["alice", "bob"]);
+    let other = pki(&["alice", "bob"]);
+    let pools = start(&["alice", "bob"], |n| {
+        // alice's certificate comes from another CA than bob trusts
+        let src = if n == "alice" { &other } else { &good };
+        Some(src.tls_config(n, false).unwrap())
+    })
+    .await;
+    let err = pools[0]
+        .send("bob", &1)
+        .await
+        .expect_err("a party with an untrusted certificate must not get through");
+    assert!(err.is_transport(), "{err}");
+    assert_eq!(err.peer(), Some("bob"));
+    let report = pools[1].shutdown().await;
+    assert_eq!(report.stats[0].messages_received, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_pinned_certificate_fails() {
+    let pki_ = pki(&["alice", "bob", "carol"]);
+    let pools = start(&["alice", "bob"], |n| {
+        let mut t = pki_.tls_config(n, false).unwrap();
+        if n == "bob" {
+            // bob expects alice to present carol's certificate
+            let carol = &pki_.party("carol").unwrap().cert_pem;
+            t = t.peer_certificate_pem("alice", carol.as_bytes()).unwrap();
+        }
+        Some(t)
+    })
+    .await;
+    let err = pools[0].send("bob", &1).await.expect_err("pin mismatch");
+    assert!(err.is_transport(), "{err}");
+    assert_eq!(pools[1].shutdown().await.stats[0].messages_received, 0);
+}
+
+/// Raw request helper.
+async fn raw(addr: std::net::SocketAddr, req: &[u8]) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(req).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_packet_is_400_and_the_pool_keeps_serving() {
+    let pools = start(&["alice", "bob"], |_| None).await;
+    let bob = pools[1].local_addr().unwrap();
+    let alice_port = pools[0].local_addr().unwrap().port();
+    for body in [
+        &b"\xc1garbage"[..],
+        b"\x82\xa6object\xc4\x07",
+        b"\x82\xa6object\xc4\x01\xc0\xa2id\x05",
+    ] {
+        let mut req = format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: server_port={alice_port}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(body);
+        let (status, text) = raw(bob, &req).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(
+            text.starts_with("Failed processing received message"),
+            "{text}"
+        );
+    }
+    pools[0].send("bob", &"still fine").await.unwrap();
+    assert_eq!(
+        pools[1].recv::<Value>("alice").await.unwrap(),
+        Value::from("still fine")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advertised_port_is_what_identifies_the_sender() {
+    // alice listens on one port but tells peers another (as behind a port
+    // mapping); bob knows alice by the advertised port only
+    let ls = listeners(3);
+    let mut it = ls.into_iter();
+    let (la, _) = it.next().unwrap();
+    let (lb, b_addr) = it.next().unwrap();
+    let (mapped, mapped_addr) = it.next().unwrap(); // a port alice is "reached at"
+    let mapped_port = mapped.local_addr().unwrap().port();
+    let alice = Pool::builder("alice")
+        .listener(la)
+        .advertised_port(mapped_port)
+        .peer_at("bob", b_addr)
+        .start()
+        .await
+        .unwrap();
+    let bob = Pool::builder("bob")
+        .listener(lb)
+        .peer_at("alice", mapped_addr)
+        .start()
+        .await
+        .unwrap();
+    alice.send("bob", &1).await.unwrap();
+    assert_eq!(bob.recv::<i32>("alice").await.unwrap(), 1);
+    drop(mapped);
+}

@@ -1,0 +1,392 @@
+//! Property tests: arbitrary values round trip; arbitrary bytes never panic.
+
+use mpc_serial::{
+    decode_value, encode_packet, encode_value, validate, BigInt, Bytes, DecodeLimits, NdArray,
+    Packet, PyClass, Tagged, Value,
+};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------- strategies
+
+const RESERVED: [&str; 4] = ["tuple", "int", "mpz", "ndarray"];
+
+/// Any integer of up to 48 bytes (Python's two's-complement bytes), plus
+/// values around the edges of the native range.
+fn bigint() -> impl Strategy<Value = BigInt> {
+    prop_oneof![
+        vec(any::<u8>(), 1..48).prop_map(|b| BigInt::from_python_bytes(&b)),
+        (any::<bool>(), 0u64..4).prop_map(|(neg, d)| {
+            // 2^64 + d, -(2^63) - 1 - d, -(2^64) - d
+            let v = i128::from(u64::MAX) + 1 + i128::from(d);
+            BigInt::from(if neg {
+                -v
+            } else {
+                i128::from(i64::MIN) - 1 - i128::from(d)
+            })
+        }),
+    ]
+}
+
+/// A native integer: the range Python sends as msgpack ints.
+fn native_int() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<i64>().prop_map(|i| Value::Int(i.into())),
+        any::<u64>().prop_map(|u| Value::Int(u.into())),
+        (-40i64..300).prop_map(|i| Value::Int(i.into())),
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Nil),
+        any::<bool>().prop_map(Value::Bool),
+        native_int(),
+        // tagged ints of any value (even small ones) come back as BigInt
+        bigint().prop_map(Value::BigInt),
+        bigint().prop_map(Value::Mpz),
+        any::<u32>().prop_map(|b| Value::F32(f32::from_bits(b))),
+        any::<u64>().prop_map(|b| Value::F64(f64::from_bits(b))),
+        any::<String>().prop_map(Value::Str),
+        "[a-z]{0,3}".prop_map(Value::Str),
+        vec(any::<u8>(), 0..48).prop_map(|b| Value::Bytes(Bytes::from(b))),
+    ]
+}
+
+/// Would decoding turn this map into a tagged object? (Exactly the entries
+/// `"type"` (a string) then `"data"`: see `Value::from_map_entries`.)
+fn looks_tagged(entries: &[(Value, Value)]) -> bool {
+    entries.len() == 2
+        && entries[0].0.as_str() == Some("type")
+        && matches!(entries[0].1, Value::Str(_))
+        && entries[1].0.as_str() == Some("data")
+}
+
+fn map_key() -> impl Strategy<Value = String> {
+    prop_oneof!["type|data|values|shape|x", "[a-z]{0,4}", any::<String>()]
+}
+
+fn array(inner: impl Strategy<Value = Value> + Clone) -> impl Strategy<Value = Value> {
+    vec(0usize..4, 0..4).prop_flat_map(move |shape| {
+        let n: usize = shape.iter().product();
+        vec(inner.clone(), n).prop_map(move |data| {
+            Value::Array(NdArray::new(shape.clone(), data).expect("consistent shape"))
+        })
+    })
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(5, 96, 8, |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..6).prop_map(Value::List),
+            vec(inner.clone(), 0..6).prop_map(Value::Tuple),
+            vec((map_key().prop_map(Value::Str), inner.clone()), 0..5)
+                .prop_filter("looks tagged", |e| !looks_tagged(e))
+                .prop_map(Value::Map),
+            vec((inner.clone(), inner.clone()), 0..4)
+                .prop_filter("looks tagged", |e| !looks_tagged(e))
+                .prop_map(Value::Map),
+            // a tagged-looking map in everything but the key order
+            inner.clone().prop_map(|d| Value::Map(vec![
+                (Value::from("data"), d),
+                (Value::from("type"), Value::from("Point")),
+            ])),
+            array(inner.clone()),
+            (
+                any::<String>().prop_filter("reserved", |s| !RESERVED.contains(&s.as_str())),
+                inner.clone()
+            )
+                .prop_map(|(t, d)| Value::tagged(t, d)),
+            ("[A-Z][a-z]{0,8}", inner).prop_map(|(t, d)| Value::tagged(t, d)),
+        ]
+    })
+}
+
+// ---------------------------------------------------------------- equality
+
+/// Equality with floats compared by their bits (NaN equals itself).
+fn same(a: &Value, b: &Value) -> bool {
+    fn all(x: &[Value], y: &[Value]) -> bool {
+        x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+    }
+    match (a, b) {
+        (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
+        (Value::F32(x), Value::F32(y)) => x.to_bits() == y.to_bits(),
+        (Value::List(x), Value::List(y)) | (Value::Tuple(x), Value::Tuple(y)) => all(x, y),
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| same(ka, kb) && same(va, vb))
+        }
+        (Value::Array(x), Value::Array(y)) => x.shape() == y.shape() && all(x.data(), y.data()),
+        (
+            Value::Tagged {
+                type_name: ta,
+                data: da,
+            },
+            Value::Tagged {
+                type_name: tb,
+                data: db,
+            },
+        ) => ta == tb && same(da, db),
+        (Value::F32(_) | Value::F64(_), _) | (_, Value::F32(_) | Value::F64(_)) => false,
+        _ => a == b,
+    }
+}
+
+// ---------------------------------------------------------------- typed
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Point {
+    x: i64,
+    y: BigInt,
+}
+impl PyClass for Point {
+    const TYPE_NAME: &'static str = "Point";
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+enum Kind {
+    A,
+    B(Option<i32>),
+    C { s: String },
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Msg {
+    points: Vec<Tagged<Point>>,
+    pair: (u8, String),
+    wide: i128,
+    blob: Bytes,
+    kind: Kind,
+    floats: Vec<f64>,
+}
+
+fn msg() -> impl Strategy<Value = Msg> {
+    let point = (any::<i64>(), bigint()).prop_map(|(x, y)| Tagged(Point { x, y }));
+    let kind = prop_oneof![
+        Just(Kind::A),
+        any::<Option<i32>>().prop_map(Kind::B),
+        any::<String>().prop_map(|s| Kind::C { s }),
+    ];
+    (
+        vec(point, 0..4),
+        (any::<u8>(), any::<String>()),
+        any::<i128>(),
+        vec(any::<u8>(), 0..32),
+        kind,
+        vec(
+            any::<f64>().prop_filter("NaN != NaN", |f| !f.is_nan()),
+            0..4,
+        ),
+    )
+        .prop_map(|(points, pair, wide, blob, kind, floats)| Msg {
+            points,
+            pair,
+            wide,
+            blob: Bytes::from(blob),
+            kind,
+            floats,
+        })
+}
+
+/// Decodes `bytes` as several Rust types; none may panic.
+fn decode_typed(bytes: &Bytes) {
+    let _ = mpc_serial::decode::<Msg>(bytes);
+    let _ = mpc_serial::decode::<Tagged<Point>>(bytes);
+    let _ = mpc_serial::decode::<NdArray<i64>>(bytes);
+    let _ = mpc_serial::decode::<NdArray<Value>>(bytes);
+    let _ = mpc_serial::decode::<BigInt>(bytes);
+    let _ = mpc_serial::decode::<(i64, String, Vec<u8>)>(bytes);
+    let _ = mpc_serial::decode::<Vec<Value>>(bytes);
+    let _ = mpc_serial::decode::<u128>(bytes);
+}
+
+// ---------------------------------------------------------------- mutation
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Set(usize, u8),
+    Insert(usize, u8),
+    Remove(usize),
+    Truncate(usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Set(i, b)),
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Insert(i, b)),
+        any::<usize>().prop_map(Edit::Remove),
+        any::<usize>().prop_map(Edit::Truncate),
+    ]
+}
+
+fn apply(mut b: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
+    for e in edits {
+        let n = b.len();
+        match *e {
+            Edit::Set(i, x) if n > 0 => b[i % n] = x,
+            Edit::Insert(i, x) => b.insert(i % (n + 1), x),
+            Edit::Remove(i) if n > 0 => {
+                b.remove(i % n);
+            }
+            Edit::Truncate(i) => b.truncate(i % (n + 1)),
+            _ => {}
+        }
+    }
+    b
+}
+
+/// Decodes untrusted bytes every way; checks that `validate` agrees with
+/// `decode_value` and that a decoded value re-encodes stably.
+fn check_untrusted(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let b = Bytes::copy_from_slice(bytes);
+    let lim = DecodeLimits::default();
+    let decoded = decode_value(&b);
+    let validated = validate(&b, &lim);
+    prop_assert_eq!(decoded.as_ref().err(), validated.as_ref().err());
+    if let Ok(v) = decoded {
+        let e1 = encode_value(&v).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let v2 = decode_value(&e1).map_err(|e| TestCaseError::fail(format!("re-decode: {e}")))?;
+        prop_assert!(same(&v, &v2), "{} vs {}", v, v2);
+        let e2 = encode_value(&v2).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(e1, e2);
+    }
+    decode_typed(&b);
+    if let Ok(p) = Packet::decode(b.clone()) {
+        let v = p.value();
+        let checked = p.validate(&lim);
+        prop_assert_eq!(v.as_ref().err(), checked.as_ref().err());
+        decode_typed(&p.object);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- properties
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn encode_then_decode_gives_the_value(v in value()) {
+        let bytes = encode_value(&v).expect("encodes");
+        let back = decode_value(&bytes).expect("decodes");
+        prop_assert!(same(&back, &v), "got {}\nwant {}", back, v);
+    }
+
+    #[test]
+    fn decode_then_encode_gives_the_bytes(v in value()) {
+        let bytes = encode_value(&v).expect("encodes");
+        let back = decode_value(&bytes).expect("decodes");
+        prop_assert_eq!(encode_value(&back).expect("encodes"), bytes);
+    }
+
+    #[test]
+    fn validate_accepts_every_encoding(v in value()) {
+        let bytes = encode_value(&v).expect("encodes");
+        prop_assert_eq!(validate(&bytes, &DecodeLimits::default()), Ok(()));
+    }
+
+    #[test]
+    fn packets_round_trip_with_any_id(v in value(), id in any::<String>()) {
+        let packet = encode_packet(&id, &v).expect("encodes");
+        let p = Packet::decode(packet.clone()).expect("envelope");
+        prop_assert_eq!(&p.id, &id);
+        prop_assert_eq!(p.object.clone(), encode_value(&v).expect("encodes"));
+        prop_assert!(same(&p.value().expect("decodes"), &v));
+        prop_assert_eq!(p.validate(&DecodeLimits::default()), Ok(()));
+        // the raw form gives the same packet
+        let raw = mpc_serial::encode_packet_raw(&id, &p.object).expect("encodes");
+        prop_assert_eq!(raw, packet);
+    }
+
+    #[test]
+    fn typed_messages_round_trip(m in msg()) {
+        let bytes = encode_value(&m).expect("encodes");
+        prop_assert_eq!(mpc_serial::decode::<Msg>(&bytes).expect("decodes"), m);
+        // and the dynamic view re-encodes to the same bytes
+        let v = decode_value(&bytes).expect("decodes");
+        prop_assert_eq!(encode_value(&v).expect("encodes"), bytes);
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {
+        check_untrusted(&bytes)?;
+    }
+
+    #[test]
+    fn random_packet_like_bytes_never_panic(obj in vec(any::<u8>(), 0..64), tail in vec(any::<u8>(), 0..8)) {
+        // a valid envelope start, so the object and id parts get exercised
+        let mut b = b"\x82\xa6object".to_vec();
+        b.push(0xc4);
+        b.push(obj.len() as u8);
+        b.extend_from_slice(&obj);
+        b.extend_from_slice(b"\xa2id");
+        b.extend_from_slice(&tail);
+        check_untrusted(&b)?;
+        check_untrusted(&obj)?;
+    }
+
+    #[test]
+    fn mutated_encodings_never_panic(v in value(), edits in vec(edit(), 1..4)) {
+        let bytes = encode_value(&v).expect("encodes").to_vec();
+        check_untrusted(&apply(bytes, &edits))?;
+        let packet = encode_packet("0", &v).expect("encodes").to_vec();
+        check_untrusted(&apply(packet, &edits))?;
+    }
+}
+
+#[test]
+fn the_value_strategy_reaches_every_variant() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    fn visit(v: &Value, seen: &mut std::collections::BTreeSet<&'static str>) {
+        seen.insert(v.kind());
+        match v {
+            Value::List(x) | Value::Tuple(x) => x.iter().for_each(|v| visit(v, seen)),
+            Value::Map(e) => e.iter().for_each(|(k, v)| {
+                visit(k, seen);
+                visit(v, seen)
+            }),
+            Value::Array(a) => a.data().iter().for_each(|v| visit(v, seen)),
+            Value::Tagged { data, .. } => visit(data, seen),
+            _ => {}
+        }
+    }
+    let mut runner = TestRunner::deterministic();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..500 {
+        let v = value().new_tree(&mut runner).expect("tree").current();
+        visit(&v, &mut seen);
+    }
+    for kind in [
+        "nil",
+        "bool",
+        "int",
+        "big int",
+        "mpz",
+        "float32",
+        "float",
+        "str",
+        "bytes",
+        "list",
+        "tuple",
+        "map",
+        "ndarray",
+        "tagged object",
+    ] {
+        assert!(seen.contains(kind), "never generated: {kind}");
+    }
+}
+
+#[test]
+fn same_distinguishes() {
+    // the comparison used above can fail
+    assert!(!same(&Value::F64(0.0), &Value::F64(-0.0)));
+    assert!(same(&Value::F64(f64::NAN), &Value::F64(f64::NAN)));
+    assert!(!same(&Value::F32(1.0), &Value::F64(1.0)));
+    assert!(!same(&Value::List(vec![]), &Value::Tuple(vec![])));
+    assert!(!same(&Value::Int(5), &Value::BigInt(BigInt::from(5))));
+}

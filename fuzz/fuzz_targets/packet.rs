@@ -1,0 +1,70 @@
+//! Untrusted bytes as a received packet body: the envelope, then the value
+//! inside. Nothing may panic; `validate` must agree with the decoder; a
+//! decoded value must re-encode stably: encode(decode(encode(v))) == encode(v).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mpc_serial::{
+    decode_value, encode_packet, encode_value, validate, BigInt, Bytes, DecodeLimits, NdArray,
+    Packet, Value,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let body = Bytes::copy_from_slice(data);
+    let limits = DecodeLimits::default();
+
+    if let Ok(packet) = Packet::decode(body.clone()) {
+        let checked = packet.validate(&limits);
+        let value = packet.value();
+        assert_eq!(
+            checked.err(),
+            value.as_ref().err().cloned(),
+            "validate and value() disagree"
+        );
+        if let Ok(v) = value {
+            round_trip(&v);
+            // the whole packet, too
+            let again = encode_packet(&packet.id, &v).expect("a decoded value encodes");
+            let p2 = Packet::decode(again).expect("an encoded packet decodes");
+            assert_eq!(p2.id, packet.id);
+            assert_eq!(
+                encode_value(&p2.value().expect("decodes")).expect("encodes"),
+                encode_value(&v).expect("encodes")
+            );
+        }
+        typed(&packet);
+    }
+
+    // the same bytes as a bare object, so that mutations reach the value
+    // decoder without having to keep the envelope intact
+    let checked = validate(data, &limits);
+    let value = decode_value(&body);
+    assert_eq!(
+        checked.err(),
+        value.as_ref().err().cloned(),
+        "validate and decode_value disagree"
+    );
+    if let Ok(v) = value {
+        round_trip(&v);
+    }
+});
+
+/// encode(decode(encode(v))) == encode(v)
+fn round_trip(v: &Value) {
+    let e1 = encode_value(v).expect("a decoded value encodes");
+    let v2 = decode_value(&e1).expect("an encoding decodes");
+    let e2 = encode_value(&v2).expect("encodes");
+    assert_eq!(e1, e2, "encode(decode(encode(v))) != encode(v)");
+}
+
+/// Typed decoding of anything: errors are fine, panics are not.
+fn typed(p: &Packet) {
+    let _ = p.decode_object::<BigInt>();
+    let _ = p.decode_object::<NdArray<i64>>();
+    let _ = p.decode_object::<NdArray<Value>>();
+    let _ = p.decode_object::<(i64, String, Vec<u8>)>();
+    let _ = p.decode_object::<Vec<Value>>();
+    let _ = p.decode_object::<std::collections::BTreeMap<String, Value>>();
+    let _ = p.decode_object::<u128>();
+    let _ = p.decode_object::<Option<Bytes>>();
+}
