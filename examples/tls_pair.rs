@@ -17,17 +17,20 @@ use mpc_pool::{BigInt, Pool, TlsConfig};
 
 fn tls(dir: &Path, me: &str, peer: &str) -> Result<TlsConfig> {
     let f = |n: &str| dir.join(n);
-    TlsConfig::from_pem_files(f(&format!("{me}.key")), f(&format!("{me}.crt")), f("ca.crt"))
-        .and_then(|t| t.peer_certificate_file(peer, f(&format!("{peer}.crt"))))
-        .with_context(|| format!("loading {me}'s TLS files from {}", dir.display()))
+    TlsConfig::from_pem_files(
+        f(&format!("{me}.key")),
+        f(&format!("{me}.crt")),
+        f("ca.crt"),
+    )
+    .and_then(|t| t.peer_certificate_file(peer, f(&format!("{peer}.crt"))))
+    .with_context(|| format!("loading {me}'s TLS files from {}", dir.display()))
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
     let dir: PathBuf = std::env::args_os()
@@ -60,7 +63,10 @@ async fn main() -> Result<()> {
     println!("bob received: {}", bob.recv::<BigInt>("alice").await?);
 
     bob.send("alice", &(1u8, 2u8, 3u8)).await?;
-    println!("alice received: {:?}", alice.recv::<(u8, u8, u8)>("bob").await?);
+    println!(
+        "alice received: {:?}",
+        alice.recv::<(u8, u8, u8)>("bob").await?
+    );
 
     alice.shutdown().await;
     bob.shutdown().await;

@@ -169,7 +169,7 @@ fn malformed_pem_and_der() {
 
     let broken_key = b"-----BEGIN PRIVATE KEY-----\naGVsbG8gd29ybGQ=\n-----END PRIVATE KEY-----\n";
     let err = TlsConfig::from_pem(broken_key, &cert, &ca).expect_err("not a key");
-    assert!(matches!(err, TlsError::Rustls(_)), "{err:?}");
+    assert!(matches!(err, TlsError::Config(_)), "{err:?}");
 }
 
 #[test]

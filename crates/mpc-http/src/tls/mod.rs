@@ -74,7 +74,7 @@ pub enum TlsError {
         what: String,
         /// The PEM error.
         #[source]
-        source: pem::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The key PEM holds no private key (PKCS#8, PKCS#1 or SEC1; encrypted keys are not supported).
     #[error(
@@ -118,9 +118,15 @@ pub enum TlsError {
         /// The other peer.
         second: String,
     },
-    /// rustls refused the configuration (unsupported key type, ...).
-    #[error("TLS configuration refused by rustls: {0}")]
-    Rustls(#[from] rustls::Error),
+    /// The TLS library refused the configuration (unsupported key type, ...).
+    #[error("TLS configuration refused: {0}")]
+    Config(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A configuration error of the TLS library, kept opaque so no rustls type
+/// appears in the public API.
+fn config_error(e: rustls::Error) -> TlsError {
+    TlsError::Config(Box::new(e))
 }
 
 /// Mutual-TLS settings from PEM (own key, own certificate chain, CA bundle,
@@ -194,10 +200,13 @@ fn load_key(pem_bytes: &[u8], provider: &CryptoProvider) -> Result<Arc<dyn Signi
         pem::Error::NoItemsFound => TlsError::NoPrivateKey,
         source => TlsError::Pem {
             what: "private key".to_owned(),
-            source,
+            source: Box::new(source),
         },
     })?;
-    Ok(provider.key_provider.load_private_key(key)?)
+    provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(config_error)
 }
 
 /// All certificates in a PEM input, each checked to be a readable X.509 certificate.
@@ -209,7 +218,7 @@ fn load_certificates(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| TlsError::Pem {
             what: what.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificate {
@@ -333,7 +342,7 @@ impl TlsConfig {
             pem::Error::NoItemsFound => TlsError::NoCertificate { what: what.clone() },
             source => TlsError::Pem {
                 what: what.clone(),
-                source,
+                source: Box::new(source),
             },
         })?;
         check_certificate(&cert, &what)?;
@@ -397,7 +406,8 @@ impl TlsSetup {
         let certified = Arc::new(CertifiedKey::new(config.chain.clone(), config.key.clone()));
 
         let mut server = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(config_error)?
             .with_client_cert_verifier(Arc::new(ClientAuth::new(verifier.clone())))
             .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified.clone())));
         server.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
@@ -405,7 +415,8 @@ impl TlsSetup {
         let mut clients = HashMap::with_capacity(peer_set.len());
         for peer in &peer_set {
             let mut client = rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_protocol_versions(&[&rustls::version::TLS13])?
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .map_err(config_error)?
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(ServerAuth::new(
                     verifier.clone(),
