@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 
 use crate::addr::PeerAddr;
 use crate::tls::TlsSetup;
-use crate::{HttpError, DELIVERY_HEADER};
+use crate::{HttpError, RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
 
 /// First pause between attempts; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
@@ -32,6 +32,7 @@ pub(crate) struct Clients {
     cookie: HeaderValue,
     retry_window: Duration,
     closed: Arc<AtomicBool>,
+    rust_peers: Arc<RustPeers>,
     /// Delivery tokens: a random prefix for this transport and a counter.
     token_prefix: u64,
     token_seq: AtomicU64,
@@ -59,6 +60,7 @@ impl Clients {
         tls: Option<&TlsSetup>,
         retry_window: Duration,
         closed: Arc<AtomicBool>,
+        rust_peers: Arc<RustPeers>,
     ) -> Result<Self, HttpError> {
         let mut map = HashMap::new();
         for p in peers {
@@ -114,6 +116,7 @@ impl Clients {
             cookie,
             retry_window,
             closed,
+            rust_peers,
             token_prefix: token_prefix(),
             token_seq: AtomicU64::new(0),
         })
@@ -129,6 +132,7 @@ impl Clients {
         let cookie = self.cookie.clone();
         let window = self.retry_window;
         let closed = self.closed.clone();
+        let rust_peers = self.rust_peers.clone();
         let seq = self.token_seq.fetch_add(1, Ordering::Relaxed);
         let token = format!("{:016x}-{seq:x}", self.token_prefix);
         async move {
@@ -152,6 +156,9 @@ impl Clients {
                     .await;
                 let why = match res {
                     Ok(resp) if resp.status() == StatusCode::OK => {
+                        if resp.headers().contains_key(POOL_HEADER) {
+                            rust_peers.mark(&to);
+                        }
                         if attempt > 1 {
                             tracing::debug!(to = %to, attempt, "delivered after retries");
                         }
@@ -190,6 +197,59 @@ impl Clients {
         }
     }
 }
+
+impl Clients {
+    /// Posts `reason` to the departure path of every peer known to run this
+    /// crate (never to a Python peer, which would take it for a message),
+    /// concurrently, once, waiting at most [`DEPARTURE_TIMEOUT`]. Failures
+    /// are only logged: a peer that is gone needs nothing.
+    pub(crate) fn announce_departure(
+        &self,
+        reason: &str,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut reason = reason.to_owned();
+        if reason.len() > 1000 {
+            let mut cut = 1000;
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            reason.truncate(cut);
+        }
+        let posts: Vec<_> = self
+            .peers
+            .iter()
+            .filter(|(name, _)| self.rust_peers.is_rust(name))
+            .map(|(name, p)| {
+                let url = format!("{}{}", p.url.trim_end_matches('/'), DEPARTURE_PATH);
+                let req = p
+                    .client
+                    .post(url)
+                    .header(COOKIE, self.cookie.clone())
+                    .timeout(DEPARTURE_TIMEOUT)
+                    .body(reason.clone());
+                let name = name.clone();
+                tokio::spawn(async move {
+                    match req.send().await {
+                        Ok(r) => {
+                            tracing::debug!(to = %name, status = %r.status(), "departure announced")
+                        }
+                        Err(e) => {
+                            tracing::debug!(to = %name, error = %e, "departure not announced")
+                        }
+                    }
+                })
+            })
+            .collect();
+        async move {
+            for p in posts {
+                let _ = p.await;
+            }
+        }
+    }
+}
+
+/// How long a departure announcement may take per peer.
+const DEPARTURE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A client TLS configuration that trusts nothing, for clients that only
 /// speak plain HTTP.

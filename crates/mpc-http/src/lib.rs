@@ -39,6 +39,39 @@ pub use tls::{TlsConfig, TlsError};
 /// only): retries of one message carry the same token.
 pub const DELIVERY_HEADER: &str = "x-mpc-delivery";
 
+/// The path a Rust party posts its departure announcement to (the body is
+/// the reason). The Python package answers it with 404 and ignores it.
+pub const DEPARTURE_PATH: &str = "/mpc/departure";
+
+/// A response header by which a Rust server shows it understands this
+/// crate's additions (departure announcements).
+pub const POOL_HEADER: &str = "x-mpc-pool";
+
+/// Peers known to run this crate (they sent a delivery token, or answered
+/// with [`POOL_HEADER`]): only they are sent departure announcements, so
+/// Python peers never see one.
+#[derive(Debug, Default)]
+pub(crate) struct RustPeers(std::collections::HashMap<String, AtomicBool>);
+
+impl RustPeers {
+    fn new(names: &[String]) -> Self {
+        RustPeers(
+            names
+                .iter()
+                .map(|n| (n.clone(), AtomicBool::new(false)))
+                .collect(),
+        )
+    }
+    pub(crate) fn mark(&self, peer: &str) {
+        if let Some(f) = self.0.get(peer) {
+            f.store(true, Ordering::Relaxed);
+        }
+    }
+    pub(crate) fn is_rust(&self, peer: &str) -> bool {
+        self.0.get(peer).is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+}
+
 /// Bounds on what the server accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -269,16 +302,26 @@ impl HttpTransport {
         let local_addr = listener.local_addr().map_err(bind_err)?;
         let advertised = config.advertised_port.unwrap_or(local_addr.port());
         let closed = Arc::new(AtomicBool::new(false));
+        let rust_peers = Arc::new(RustPeers::new(&names));
         let clients = client::Clients::new(
             &peers,
             advertised,
             tls.as_deref(),
             config.retry_window,
             closed.clone(),
+            rust_peers.clone(),
         )?;
         let server = server::start(
             listener,
-            server::ServerState::new(config.name.clone(), inbox, peers, tls, config.limits).await,
+            server::ServerState::new(
+                config.name.clone(),
+                inbox,
+                peers,
+                tls,
+                config.limits,
+                rust_peers,
+            )
+            .await,
         );
         tracing::info!(party = %config.name, %local_addr, advertised_port = advertised, tls = config.tls.is_some(), "HTTP transport listening");
         Ok(HttpTransport {
@@ -307,5 +350,9 @@ impl Transport for HttpTransport {
     fn shutdown(&self) -> impl std::future::Future<Output = ()> + Send {
         self.closed.store(true, Ordering::Release);
         self.server.shutdown()
+    }
+
+    fn announce_departure(&self, reason: &str) -> impl std::future::Future<Output = ()> + Send {
+        self.clients.announce_departure(reason)
     }
 }

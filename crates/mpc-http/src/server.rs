@@ -22,7 +22,10 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::addr::{host_key, resolve, PeerAddr};
 use crate::tls::TlsSetup;
-use crate::{ServerLimits, DELIVERY_HEADER};
+use crate::{RustPeers, ServerLimits, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
+
+/// Longest departure reason read.
+const MAX_REASON: usize = 1024;
 
 /// How many delivery tokens are remembered per peer for retry detection.
 const RECENT_TOKENS: usize = 16_384;
@@ -59,6 +62,7 @@ pub(crate) struct ServerState {
     recent: HashMap<String, Mutex<Recent>>,
     tls: Option<Arc<TlsSetup>>,
     limits: ServerLimits,
+    rust_peers: Arc<RustPeers>,
 }
 
 impl ServerState {
@@ -68,6 +72,7 @@ impl ServerState {
         peers: Vec<PeerAddr>,
         tls: Option<Arc<TlsSetup>>,
         limits: ServerLimits,
+        rust_peers: Arc<RustPeers>,
     ) -> Arc<Self> {
         let recent = peers
             .iter()
@@ -82,6 +87,7 @@ impl ServerState {
             recent,
             tls,
             limits,
+            rust_peers,
         });
         if state.tls.is_none() {
             state.resolve_peers().await;
@@ -283,7 +289,10 @@ async fn serve<I>(
 fn reply(status: StatusCode, text: impl Into<String>) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::HeaderName::from_static(POOL_HEADER), "1"),
+        ],
         text.into(),
     )
         .into_response()
@@ -311,10 +320,50 @@ fn cookie_port(headers: &HeaderMap) -> Result<u16, &'static str> {
         .map_err(|_| "server_port cookie is not a port number")
 }
 
+/// Who sent a request: the peer's name, or the refusal to answer with.
+async fn sender(state: &ServerState, conn: &Conn, headers: &HeaderMap) -> Result<String, Response> {
+    match &conn.tls_peer {
+        Some(Some(p)) => Ok(p.clone()),
+        Some(None) => Err(reply(
+            StatusCode::UNAUTHORIZED,
+            "Server did not recognize sender.",
+        )),
+        None => {
+            let port = cookie_port(headers).map_err(|why| reply(StatusCode::BAD_REQUEST, why))?;
+            match state.identify_plain(conn.remote.ip(), port).await {
+                Some(p) => Ok(p),
+                None => {
+                    tracing::warn!(party = %state.party, remote = %conn.remote, cookie_port = port, "request from an unknown sender refused");
+                    Err(reply(
+                        StatusCode::UNAUTHORIZED,
+                        "Server did not recognize sender.",
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// A peer announces it leaves the pool; the body is its reason.
+async fn departure(state: &ServerState, peer: &str, body: Body) -> Response {
+    let reason = match tokio::time::timeout(
+        state.limits.header_read_timeout,
+        Limited::new(body, MAX_REASON).collect(),
+    )
+    .await
+    {
+        Ok(Ok(c)) => String::from_utf8_lossy(&c.to_bytes()).into_owned(),
+        _ => return reply(StatusCode::BAD_REQUEST, "reason not readable"),
+    };
+    state.inbox.peer_departed(peer, &reason);
+    reply(StatusCode::OK, "Departure noted")
+}
+
 async fn handle(
     State(state): State<Arc<ServerState>>,
     Extension(conn): Extension<Conn>,
     method: Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -324,26 +373,13 @@ async fn handle(
     if method != Method::POST {
         return reply(StatusCode::METHOD_NOT_ALLOWED, "only POST and GET");
     }
-    // who sent it
-    let peer = match &conn.tls_peer {
-        Some(Some(p)) => p.clone(),
-        Some(None) => {
-            return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
-        }
-        None => {
-            let port = match cookie_port(&headers) {
-                Ok(p) => p,
-                Err(why) => return reply(StatusCode::BAD_REQUEST, why),
-            };
-            match state.identify_plain(conn.remote.ip(), port).await {
-                Some(p) => p,
-                None => {
-                    tracing::warn!(party = %state.party, remote = %conn.remote, cookie_port = port, "request from an unknown sender refused");
-                    return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
-                }
-            }
-        }
+    let peer = match sender(&state, &conn, &headers).await {
+        Ok(p) => p,
+        Err(refusal) => return refusal,
     };
+    if uri.path() == DEPARTURE_PATH {
+        return departure(&state, &peer, body).await;
+    }
     // how big
     let limit = state.limits.max_body_size;
     match headers
@@ -387,6 +423,9 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .filter(|t| !t.is_empty() && t.len() <= 128)
         .map(str::to_owned);
+    if token.is_some() {
+        state.rust_peers.mark(&peer);
+    }
     let Some(recent) = state.recent.get(&peer) else {
         return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
     };

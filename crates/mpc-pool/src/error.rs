@@ -44,6 +44,8 @@ pub(crate) enum Kind {
     Start(String),
     /// Some sends of a broadcast failed.
     Broadcast(Vec<String>),
+    /// The peer left the pool (its reason).
+    PeerDeparted(String),
 }
 
 impl Error {
@@ -109,6 +111,21 @@ impl Error {
     /// Another receive is already waiting for this message.
     pub fn is_already_awaited(&self) -> bool {
         matches!(self.inner.kind, Kind::AlreadyAwaited)
+    }
+
+    /// The peer announced it left the pool (it shut down or its protocol
+    /// failed) before sending the message; [`Error::departure_reason`]
+    /// says why. Only Rust peers announce this.
+    pub fn is_peer_departed(&self) -> bool {
+        matches!(self.inner.kind, Kind::PeerDeparted(_))
+    }
+
+    /// The reason a departed peer gave.
+    pub fn departure_reason(&self) -> Option<&str> {
+        match &self.inner.kind {
+            Kind::PeerDeparted(r) => Some(r),
+            _ => None,
+        }
     }
 
     /// The pool has shut down.
@@ -188,6 +205,10 @@ impl fmt::Display for Error {
             },
             Kind::Start(what) => write!(f, "pool could not start: {what}"),
             Kind::Broadcast(peers) => write!(f, "broadcast of {id:?} failed for {peers:?}"),
+            Kind::PeerDeparted(reason) => write!(
+                f,
+                "{peer:?} left the pool ({reason}) without sending message {id:?}"
+            ),
         }
     }
 }

@@ -71,6 +71,8 @@ enum Slot<W> {
 }
 
 struct PeerState<W> {
+    /// Set when the peer announced it left the pool, with its reason.
+    departed: Option<String>,
     send_counter: u64,
     recv_counter: u64,
     slots: HashMap<String, Slot<W>>,
@@ -112,6 +114,8 @@ pub(crate) enum Taken {
 pub(crate) enum AskError {
     UnknownPeer,
     AlreadyAwaited,
+    /// The peer left the pool (its reason) and the message is not here.
+    Departed(String),
 }
 
 pub(crate) struct Mailbox<W> {
@@ -141,6 +145,7 @@ impl<W> Mailbox<W> {
             map.insert(
                 p.clone(),
                 PeerState {
+                    departed: None,
                     send_counter: 0,
                     recv_counter: 0,
                     slots: HashMap::new(),
@@ -193,6 +198,8 @@ impl<W> Mailbox<W> {
     ) -> Result<Delivered<W>, Refused> {
         let limits = self.limits;
         let st = self.peers.get_mut(peer).ok_or(Refused::UnknownPeer)?;
+        // a message from a peer that had left means it is back
+        st.departed = None;
         match st.slots.get(id) {
             Some(Slot::Arrived(existing)) => {
                 return if existing.object == msg.object {
@@ -254,6 +261,9 @@ impl<W> Mailbox<W> {
                     Ok(Taken::Ready(msg))
                 }
             },
+            Entry::Vacant(_) if st.departed.is_some() => {
+                Err(AskError::Departed(st.departed.clone().unwrap_or_default()))
+            }
             Entry::Vacant(e) => {
                 e.insert(Slot::Waiting {
                     waiter: make(),
@@ -310,6 +320,28 @@ impl<W> Mailbox<W> {
                 None
             }
         }
+    }
+
+    /// Records that `peer` left the pool with `reason`, and removes and
+    /// returns every waiter for it (they fail with that reason).
+    pub(crate) fn depart(&mut self, peer: &str, reason: &str) -> Vec<(String, W)> {
+        let Some(st) = self.peers.get_mut(peer) else {
+            return Vec::new();
+        };
+        st.departed = Some(reason.to_owned());
+        let ids: Vec<String> = st
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(s, Slot::Waiting { .. }))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(Slot::Waiting { waiter, .. }) = st.slots.remove(&id) {
+                out.push((id, waiter));
+            }
+        }
+        out
     }
 
     /// Counts a message delivered to `peer`.
@@ -571,6 +603,33 @@ mod tests {
         assert_eq!(w[1].0.id, "5");
         assert!(m.awaited().is_empty());
         assert_eq!(m.unread().len(), 1);
+    }
+
+    #[test]
+    fn departed_peer_fails_waiters_but_buffered_messages_stay_readable() {
+        let mut m = mb();
+        m.deliver("bob", "0", msg("a")).unwrap();
+        m.take_or_wait("bob", "1", || 7).unwrap();
+        let failed = m.depart("bob", "protocol failed");
+        assert_eq!(failed, vec![("1".to_string(), 7)]);
+        // what arrived before the departure can still be read
+        assert_eq!(m.take_or_wait("bob", "0", || 0), Ok(Taken::Ready(msg("a"))));
+        // anything else fails at once, naming the reason
+        assert_eq!(
+            m.take_or_wait("bob", "2", || 0),
+            Err(AskError::Departed("protocol failed".into()))
+        );
+        // other peers are not affected
+        assert!(matches!(
+            m.take_or_wait("carol", "0", || 0),
+            Ok(Taken::Waiting(_))
+        ));
+        // a new message from bob means bob is back
+        m.deliver("bob", "5", msg("b")).unwrap();
+        assert!(matches!(
+            m.take_or_wait("bob", "6", || 0),
+            Ok(Taken::Waiting(_))
+        ));
     }
 
     #[test]

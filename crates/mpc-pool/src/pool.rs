@@ -55,6 +55,16 @@ impl Shared {
 }
 
 impl Inbox for Shared {
+    fn peer_departed(&self, from: &str, reason: &str) {
+        let failed = self.lock().depart(from, reason);
+        tracing::warn!(pool = %self.name, peer = from, reason, waiting = failed.len(), "peer left the pool");
+        for (id, w) in failed {
+            let _ = w.send(Err(Error::new(Kind::PeerDeparted(reason.to_owned()))
+                .with_peer(from)
+                .with_id(id)));
+        }
+    }
+
     fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Rejection::ShuttingDown);
@@ -685,12 +695,29 @@ impl Pool {
         Ok(out)
     }
 
-    /// Shuts the pool down gracefully: stops accepting messages, stops the
-    /// transport, fails receives still waiting, and reports (and logs)
-    /// traffic, unread messages and messages still awaited. Idempotent.
+    /// Shuts the pool down gracefully: tells the peers it is leaving (Rust
+    /// peers then fail their receives from it at once), stops accepting
+    /// messages, stops the transport, fails receives still waiting, and
+    /// reports (and logs) traffic, unread messages and messages still
+    /// awaited. Idempotent.
     pub async fn shutdown(&self) -> ShutdownReport {
+        self.leave("shut down").await
+    }
+
+    /// Leaves the pool because the protocol failed: like
+    /// [`Pool::shutdown`], but the peers are told `reason`, and their
+    /// receives from this party fail with it at once (Rust peers; Python
+    /// peers ignore the announcement and time out as usual).
+    pub async fn abort(&self, reason: &str) -> ShutdownReport {
+        tracing::error!(pool = %self.inner.shared.name, reason, "aborting");
+        self.leave(reason).await
+    }
+
+    async fn leave(&self, reason: &str) -> ShutdownReport {
         let shared = &self.inner.shared;
-        shared.closed.store(true, Ordering::Release);
+        if !shared.closed.swap(true, Ordering::AcqRel) {
+            self.inner.transport.announce_departure_boxed(reason).await;
+        }
         self.inner.transport.shutdown_boxed().await;
         let (waiters, unread, stats) = {
             let mut mb = shared.lock();
@@ -894,6 +921,9 @@ fn register(pool: &Pool, peer: &str, id: &str) -> Result<Slot, Error> {
         Err(AskError::AlreadyAwaited) => {
             Err(Error::new(Kind::AlreadyAwaited).with_peer(peer).with_id(id))
         }
+        Err(AskError::Departed(reason)) => Err(Error::new(Kind::PeerDeparted(reason))
+            .with_peer(peer)
+            .with_id(id)),
     }
 }
 

@@ -251,3 +251,64 @@ async fn advertised_port_is_what_identifies_the_sender() {
     assert_eq!(bob.recv::<i32>("alice").await.unwrap(), 1);
     drop(mapped);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborting_party_is_announced_over_http() {
+    let pools = start(&["alice", "bob"], |_| None).await;
+    let (a, b) = (&pools[0], &pools[1]);
+    a.send("bob", &1).await.unwrap(); // bob learns alice runs this crate
+    assert_eq!(b.recv::<i32>("alice").await.unwrap(), 1);
+    let waiting = a.recv::<i32>("bob").no_timeout().register();
+    b.abort("bob failed").await;
+    let err = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the receive fails promptly")
+        .unwrap_err();
+    assert!(err.is_peer_departed(), "{err}");
+    assert_eq!(err.departure_reason(), Some("bob failed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn departure_is_never_sent_to_a_peer_not_known_to_run_this_crate() {
+    // a stand-in for a Python peer: records every request it gets and
+    // answers like the Python package, without the x-mpc-pool header
+    let py = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let py_addr = py.local_addr().unwrap().to_string();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = py.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                log.lock().unwrap().push(head);
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\nConnection: close\r\n\r\nMessage received")
+                    .await;
+            });
+        }
+    });
+    let alice = Pool::builder("alice")
+        .listen("127.0.0.1:0")
+        .peer_at("py", py_addr)
+        .start()
+        .await
+        .unwrap();
+    alice.send("py", &1).await.unwrap();
+    alice.abort("failed").await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec!["POST / HTTP/1.1".to_string()],
+        "only the message, no announcement"
+    );
+}

@@ -365,3 +365,46 @@ async fn bad_configuration_is_refused() {
         .unwrap_err();
     assert!(err.is_start(), "a name bound twice on one network");
 }
+
+#[tokio::test(start_paused = true)]
+async fn aborting_peer_fails_waiting_receives_at_once() {
+    let net = MemoryNetwork::new();
+    let [a, b, c] = trio(&net).await;
+    a.send("bob", &1).await.unwrap(); // bob read this before failing
+    let waiting = a.recv::<i32>("bob").no_timeout().register();
+    let from_carol = a
+        .recv::<i32>("carol")
+        .timeout(Duration::from_secs(60))
+        .register();
+    assert_eq!(b.recv::<i32>("alice").await.unwrap(), 1);
+    b.send_with_id("alice", "early", &5).await.unwrap();
+    let start = tokio::time::Instant::now();
+    b.abort("bob's protocol failed").await;
+    let err = waiting.await.unwrap_err();
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "failed at once, not after a timeout"
+    );
+    assert!(err.is_peer_departed(), "{err}");
+    assert_eq!(err.peer(), Some("bob"));
+    assert_eq!(err.departure_reason(), Some("bob's protocol failed"));
+    assert!(err.to_string().contains("bob's protocol failed"), "{err}");
+    // what bob sent before leaving is still there; anything else fails fast
+    assert_eq!(a.recv_with_id::<i32>("bob", "early").await.unwrap(), 5);
+    assert!(a.recv::<i32>("bob").await.unwrap_err().is_peer_departed());
+    // other peers are unaffected
+    c.send("alice", &3).await.unwrap();
+    assert_eq!(from_carol.await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_is_announced_too() {
+    let net = MemoryNetwork::new();
+    let (a, b) = pair(&net).await;
+    let waiting = a.recv::<i32>("bob").no_timeout().register();
+    b.shutdown().await;
+    let err = waiting.await.unwrap_err();
+    assert!(err.is_peer_departed());
+    assert_eq!(err.departure_reason(), Some("shut down"));
+}

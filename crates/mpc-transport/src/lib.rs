@@ -35,6 +35,14 @@ pub use memory::{BindError, MemoryNetwork, MemoryTransport};
 pub trait Inbox: Send + Sync + 'static {
     /// Files one packet received from the peer named `from`.
     fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection>;
+
+    /// The peer named `from` announced that it is leaving the pool (it shut
+    /// down, or its protocol failed), with its reason. The pool fails the
+    /// receives waiting on that peer at once instead of letting them time
+    /// out. Default: ignored.
+    fn peer_departed(&self, from: &str, reason: &str) {
+        let _ = (from, reason);
+    }
 }
 
 /// A shared, type-erased inbox.
@@ -179,6 +187,15 @@ pub trait Transport: Send + Sync + 'static {
     /// Stops receiving, fails new sends with [`TransportError::Closed`] and
     /// releases resources. Idempotent.
     fn shutdown(&self) -> impl Future<Output = ()> + Send;
+
+    /// Tells every peer, best effort and briefly, that this party is
+    /// leaving the pool with `reason` (their [`Inbox::peer_departed`]).
+    /// Peers that do not understand the announcement (the Python package)
+    /// must not be disturbed by it. Default: announces nothing.
+    fn announce_departure(&self, reason: &str) -> impl Future<Output = ()> + Send {
+        let _ = reason;
+        async {}
+    }
 }
 
 /// A boxed future, as returned by [`DynTransport`].
@@ -195,6 +212,8 @@ pub trait DynTransport: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), TransportError>>;
     /// See [`Transport::shutdown`].
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()>;
+    /// See [`Transport::announce_departure`].
+    fn announce_departure_boxed<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, ()>;
 }
 
 impl<T: Transport> DynTransport for T {
@@ -207,6 +226,9 @@ impl<T: Transport> DynTransport for T {
     }
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()> {
         Box::pin(Transport::shutdown(self))
+    }
+    fn announce_departure_boxed<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(Transport::announce_departure(self, reason))
     }
 }
 

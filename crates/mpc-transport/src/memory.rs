@@ -393,6 +393,26 @@ impl Transport for MemoryTransport {
     async fn shutdown(&self) {
         self.close();
     }
+
+    async fn announce_departure(&self, reason: &str) {
+        let targets: Vec<Arc<Endpoint>> = {
+            let names = self.network.inner.lock_names();
+            self.endpoint
+                .peers
+                .iter()
+                .filter_map(|p| match names.get(p) {
+                    Some(Slot::Bound(ep)) => Some(ep.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        for target in targets {
+            let open = target.open.read().unwrap_or_else(PoisonError::into_inner);
+            if *open && target.peers.contains(&self.endpoint.name) {
+                target.inbox.peer_departed(&self.endpoint.name, reason);
+            }
+        }
+    }
 }
 
 impl Drop for MemoryTransport {
