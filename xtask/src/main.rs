@@ -6,6 +6,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 mod certs;
+mod interop;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -16,6 +17,10 @@ commands:
   certs      generate a test CA and mutual-TLS certificates for some parties:
              cargo xtask certs --parties alice,bob,carol --out DIR [--days N] [--force]
              (see `cargo xtask certs --help`)
+  interop    run Python (tno.mpc.communication==5.0.4, own venv in
+             target/interop-venv) and Rust parties against each other:
+             cargo xtask interop [--only NAME]... [--seed N] [--list]
+             (see `cargo xtask interop --help`)
 ";
 
 fn main() -> Result<()> {
@@ -23,6 +28,7 @@ fn main() -> Result<()> {
     match args.next().as_deref() {
         Some("golden") => golden(),
         Some("certs") => certs::main(args),
+        Some("interop") => interop::main(args),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

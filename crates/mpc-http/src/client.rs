@@ -31,6 +31,7 @@ pub(crate) struct Clients {
     peers: HashMap<String, Arc<PeerClient>>,
     cookie: HeaderValue,
     retry_window: Duration,
+    request_timeout: Duration,
     closed: Arc<AtomicBool>,
     rust_peers: Arc<RustPeers>,
     /// Delivery tokens: a random prefix for this transport and a counter.
@@ -59,6 +60,7 @@ impl Clients {
         advertised_port: u16,
         tls: Option<&TlsSetup>,
         retry_window: Duration,
+        request_timeout: Duration,
         closed: Arc<AtomicBool>,
         rust_peers: Arc<RustPeers>,
     ) -> Result<Self, HttpError> {
@@ -115,6 +117,7 @@ impl Clients {
             peers: map,
             cookie,
             retry_window,
+            request_timeout,
             closed,
             rust_peers,
             token_prefix: token_prefix(),
@@ -131,6 +134,8 @@ impl Clients {
         let to = to.to_owned();
         let cookie = self.cookie.clone();
         let window = self.retry_window;
+        let attempt_timeout =
+            self.request_timeout + Duration::from_secs((packet.len() >> 20) as u64);
         let closed = self.closed.clone();
         let rust_peers = self.rust_peers.clone();
         let seq = self.token_seq.fetch_add(1, Ordering::Relaxed);
@@ -151,6 +156,7 @@ impl Clients {
                     .header(COOKIE, cookie.clone())
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .header(DELIVERY_HEADER, token.as_str())
+                    .timeout(attempt_timeout)
                     .body(packet.clone())
                     .send()
                     .await;

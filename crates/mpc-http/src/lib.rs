@@ -146,6 +146,7 @@ pub struct HttpConfig {
     tls: Option<TlsConfig>,
     limits: ServerLimits,
     retry_window: Duration,
+    request_timeout: Duration,
 }
 
 impl HttpConfig {
@@ -160,6 +161,7 @@ impl HttpConfig {
             tls: None,
             limits: ServerLimits::default(),
             retry_window: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
         }
     }
 
@@ -194,6 +196,15 @@ impl HttpConfig {
     /// Server limits.
     pub fn limits(mut self, limits: ServerLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// How long one attempt to deliver a packet may take before it is
+    /// abandoned (and retried within the retry window): this base, 60 s by
+    /// default, plus one second per MiB of packet. It ends attempts hanging
+    /// on connections that went silent.
+    pub fn request_timeout(mut self, base: Duration) -> Self {
+        self.request_timeout = base;
         self
     }
 
@@ -308,6 +319,7 @@ impl HttpTransport {
             advertised,
             tls.as_deref(),
             config.retry_window,
+            config.request_timeout,
             closed.clone(),
             rust_peers.clone(),
         )?;

@@ -161,6 +161,7 @@ struct HttpSettings {
     tls: Option<TlsConfig>,
     limits: Option<ServerLimits>,
     retry_window: Option<Duration>,
+    request_timeout: Option<Duration>,
 }
 
 impl PoolBuilder {
@@ -241,6 +242,13 @@ impl PoolBuilder {
         self
     }
 
+    /// How long one delivery attempt may take before it is abandoned and
+    /// retried: this base (60 s by default) plus a second per MiB.
+    pub fn request_timeout(mut self, base: Duration) -> Self {
+        self.http.request_timeout = Some(base);
+        self
+    }
+
     /// Starts the pool on the HTTP(S) transport: a server on the
     /// [`listen`](PoolBuilder::listen) address and a client per peer
     /// (peers added with [`PoolBuilder::peer_at`]).
@@ -275,6 +283,9 @@ impl PoolBuilder {
         }
         if let Some(w) = http.retry_window {
             cfg = cfg.retry_window(w);
+        }
+        if let Some(t) = http.request_timeout {
+            cfg = cfg.request_timeout(t);
         }
         let bound = Arc::new(Mutex::new(None));
         let seen = bound.clone();

@@ -1,0 +1,329 @@
+//! `mpc bench`: round trips against a party running `mpc echo`.
+
+use std::collections::VecDeque;
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use mpc_pool::{Bytes, Pending, Pool};
+use serde::{Serialize, Serializer};
+use tokio::task::JoinSet;
+
+use crate::args::BenchArgs;
+use crate::common::{chain, start_pool};
+
+/// Bytes of each payload that carry the message number (XORed into the
+/// random base), so that every payload is distinct.
+const STAMP: usize = 8;
+
+/// A byte string borrowed from the working buffer, sent as msgpack bin
+/// (like `bytes::Bytes`, without copying the buffer first: the pool encodes
+/// the message when `send` is called).
+struct Bin<'a>(&'a [u8]);
+
+impl Serialize for Bin<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+/// The payloads: one random buffer, with message `i` XORed into its first
+/// [`STAMP`] bytes.
+struct Payloads {
+    base: Vec<u8>,
+    work: Vec<u8>,
+}
+
+impl Payloads {
+    fn new(size: usize) -> Result<Self> {
+        let mut seed = [0u8; 8];
+        getrandom::fill(&mut seed).map_err(|e| anyhow!("no system randomness: {e}"))?;
+        // xorshift64* (a zero state would stay zero)
+        let mut x = u64::from_le_bytes(seed) | 1;
+        let mut base = vec![0u8; size];
+        for chunk in base.chunks_mut(8) {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+            chunk.copy_from_slice(&r[..chunk.len()]);
+        }
+        let work = base.clone();
+        Ok(Payloads { base, work })
+    }
+
+    fn stamp(i: u64) -> [u8; STAMP] {
+        i.to_le_bytes()
+    }
+
+    /// Payload `i`, in the working buffer.
+    fn payload(&mut self, i: u64) -> &[u8] {
+        let s = Self::stamp(i);
+        for (k, w) in self.work.iter_mut().take(STAMP).enumerate() {
+            *w = self.base[k] ^ s[k];
+        }
+        &self.work
+    }
+
+    /// Whether `echo` is payload `i`.
+    fn matches(&self, i: u64, echo: &[u8]) -> bool {
+        let n = STAMP.min(self.base.len());
+        let s = Self::stamp(i);
+        echo.len() == self.base.len()
+            && echo[..n]
+                .iter()
+                .zip(&self.base[..n])
+                .zip(s)
+                .all(|((e, b), s)| *e == b ^ s)
+            && echo[n..] == self.base[n..]
+    }
+}
+
+/// A `\r`-updated progress line on standard error, if that is a terminal.
+struct Progress {
+    total: u64,
+    enabled: bool,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Progress {
+            total,
+            enabled: std::io::stderr().is_terminal(),
+            last: None,
+        }
+    }
+
+    fn update(&mut self, done: u64) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        if done < self.total
+            && self
+                .last
+                .is_some_and(|t| now - t < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(now);
+        let width = 30u64;
+        let filled = (done * width / self.total.max(1)) as usize;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r[{:<w$}] {done}/{} echoes ({}%)",
+            "=".repeat(filled),
+            self.total,
+            done * 100 / self.total.max(1),
+            w = width as usize
+        );
+        let _ = err.flush();
+    }
+
+    fn finish(&mut self) {
+        if self.enabled && self.last.is_some() {
+            let _ = writeln!(std::io::stderr());
+            self.last = None;
+        }
+    }
+}
+
+/// What a finished run measured.
+struct Outcome {
+    elapsed: Duration,
+    roundtrips: Duration,
+    mismatched: Vec<u64>,
+}
+
+pub(crate) async fn run(args: BenchArgs) -> Result<ExitCode> {
+    let size = usize::try_from(args.size).context("--size does not fit in memory")?;
+    let mut payloads = Payloads::new(size)?;
+    let pool = start_pool(
+        &args.net,
+        std::slice::from_ref(&args.peer),
+        Some(args.timeout),
+    )
+    .await?;
+    tracing::info!(
+        listen = ?pool.local_addr(),
+        peer = %args.peer.name,
+        size = args.size,
+        count = args.count,
+        inflight = args.inflight,
+        "benchmark started"
+    );
+    let mut progress = Progress::new(args.count);
+    let outcome = measure(&pool, &args, &mut payloads, &mut progress).await;
+    progress.finish();
+    let report = pool.shutdown().await;
+    let outcome = outcome?;
+
+    if !outcome.mismatched.is_empty() {
+        let shown: Vec<String> = outcome
+            .mismatched
+            .iter()
+            .take(10)
+            .map(u64::to_string)
+            .collect();
+        bail!(
+            "{} of {} echoes differ from what was sent (message ids {}{})",
+            outcome.mismatched.len(),
+            args.count,
+            shown.join(", "),
+            if outcome.mismatched.len() > 10 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    if !report.unread.is_empty() {
+        tracing::warn!(
+            count = report.unread.len(),
+            "received messages that were not echoes of this benchmark"
+        );
+    }
+    let seconds = outcome.elapsed.as_secs_f64().max(1e-9);
+    let roundtrip_us = outcome.roundtrips.as_secs_f64() * 1e6 / args.count as f64;
+    let mb_per_s = 2.0 * args.size as f64 * args.count as f64 / seconds / 1e6;
+    println!(
+        "{{\"size\":{},\"count\":{},\"inflight\":{},\"seconds\":{seconds:.6},\
+         \"roundtrip_us\":{roundtrip_us:.1},\"mb_per_s\":{mb_per_s:.3}}}",
+        args.size, args.count, args.inflight
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A message whose echo is awaited.
+struct InFlight {
+    i: u64,
+    sent: Instant,
+    echo: Pending<Bytes>,
+}
+
+async fn measure(
+    pool: &Pool,
+    args: &BenchArgs,
+    payloads: &mut Payloads,
+    progress: &mut Progress,
+) -> Result<Outcome> {
+    let peer = args.peer.name.as_str();
+    let inflight = usize::try_from(args.inflight).unwrap_or(usize::MAX);
+    let mut window: VecDeque<InFlight> = VecDeque::with_capacity(inflight);
+    let mut sends: JoinSet<Result<(), mpc_pool::Error>> = JoinSet::new();
+    let mut roundtrips = Duration::ZERO;
+    let mut mismatched = Vec::new();
+    let mut done = 0u64;
+
+    let start = Instant::now();
+    for i in 0..args.count {
+        if window.len() >= inflight {
+            if let Some(m) = window.pop_front() {
+                complete(m, payloads, &mut sends, &mut roundtrips, &mut mismatched).await?;
+                done += 1;
+                progress.update(done);
+            }
+        }
+        // `recv` and `send` take ids when called: the receive registered
+        // here is for automatic id i, the send below sends id i, and the
+        // echo party sends message i back as id i.
+        let echo = pool.recv::<Bytes>(peer).register();
+        let sent = Instant::now();
+        sends.spawn(pool.send(peer, &Bin(payloads.payload(i))));
+        window.push_back(InFlight { i, sent, echo });
+        while let Some(r) = sends.try_join_next() {
+            check_send(r)?;
+        }
+    }
+    while let Some(m) = window.pop_front() {
+        complete(m, payloads, &mut sends, &mut roundtrips, &mut mismatched).await?;
+        done += 1;
+        progress.update(done);
+    }
+    let elapsed = start.elapsed();
+    while let Some(r) = sends.join_next().await {
+        check_send(r)?;
+    }
+    Ok(Outcome {
+        elapsed,
+        roundtrips,
+        mismatched,
+    })
+}
+
+/// Waits for the echo of `m` (watching the sends meanwhile, so a failed
+/// send is reported at once instead of as a missing echo later).
+async fn complete(
+    mut m: InFlight,
+    payloads: &Payloads,
+    sends: &mut JoinSet<Result<(), mpc_pool::Error>>,
+    roundtrips: &mut Duration,
+    mismatched: &mut Vec<u64>,
+) -> Result<()> {
+    let got = loop {
+        tokio::select! {
+            biased;
+            r = &mut m.echo => break r,
+            Some(r) = sends.join_next(), if !sends.is_empty() => check_send(r)?,
+        }
+    };
+    *roundtrips += m.sent.elapsed();
+    match got {
+        Ok(echo) => {
+            if !payloads.matches(m.i, &echo) {
+                tracing::error!(
+                    id = m.i,
+                    len = echo.len(),
+                    "echo differs from what was sent"
+                );
+                mismatched.push(m.i);
+            }
+        }
+        Err(e) if e.is_decode() => {
+            tracing::error!(id = m.i, error = %chain(&e), "echo is not a byte string");
+            mismatched.push(m.i);
+        }
+        Err(e) => {
+            return Err(anyhow!("{}", chain(&e)).context(format!("no echo of message {}", m.i)))
+        }
+    }
+    Ok(())
+}
+
+fn check_send(r: Result<Result<(), mpc_pool::Error>, tokio::task::JoinError>) -> Result<()> {
+    match r {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(anyhow!("{}", chain(&e)).context("sending a payload")),
+        Err(e) => Err(anyhow!("send task failed: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_are_distinct_and_verifiable() {
+        for size in [0usize, 1, 7, 8, 9, 1000] {
+            let mut p = Payloads::new(size).unwrap();
+            let a = p.payload(0).to_vec();
+            let b = p.payload(1).to_vec();
+            assert_eq!(a.len(), size);
+            if size > 0 {
+                assert_ne!(a, b);
+            }
+            assert!(p.matches(0, &a));
+            assert!(p.matches(1, &b));
+            if size > 0 {
+                assert!(!p.matches(0, &b));
+                let mut c = b.clone();
+                c[size - 1] ^= 1;
+                assert!(!p.matches(1, &c));
+            }
+            assert!(!p.matches(1, &[b.as_slice(), &[0]].concat()));
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `cargo xtask interop`: the interop suite with the Python package
+//! `tno.mpc.communication` 5.0.4 (see `interop/README.md`).
+//!
+//! 1. makes (once) the virtualenv `target/interop-venv` and installs the
+//!    pinned packages of `interop/requirements.txt` into it (again only when
+//!    that file changes);
+//! 2. builds `mpc-interop-party` (crate `interop/`) and `mpc` (`mpc-cli`);
+//! 3. makes fresh certificates for the parties py, py0, py1 and rust (as
+//!    `cargo xtask certs` does) in `target/interop/certs`;
+//! 4. runs `interop/run.py` with the venv's Python, which runs every scenario
+//!    and ends with `N passed, M failed`; its exit status is ours.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+pub(crate) const USAGE: &str = "\
+usage: cargo xtask interop [--only NAME]... [--seed N] [--list]
+
+Runs Python parties (tno.mpc.communication==5.0.4 in target/interop-venv) and
+Rust parties against each other over 127.0.0.1 and prints one PASS/FAIL line
+per scenario, then `N passed, M failed`. Logs: target/interop/logs.
+
+options (passed on to interop/run.py):
+  --only NAME   run only the scenarios whose name contains NAME (repeatable)
+  --seed N      seed of the random nested values
+  --list        list the scenarios
+
+environment: PYTHON  the Python (3.11 or newer) that creates the venv
+             (default python3)
+";
+
+/// Where the pins come from and where the venv records them.
+const REQUIREMENTS: &str = "interop/requirements.txt";
+const STAMP: &str = ".interop-pins";
+
+pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
+    let args: Vec<String> = args.into_iter().collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    let root = crate::root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let venv = target.join("interop-venv");
+    let python = ensure_venv(&root, &venv)?;
+
+    let has_cli = root.join("crates/mpc-cli/Cargo.toml").is_file();
+    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    build
+        .args(["build", "-p", "mpc-interop"])
+        .current_dir(&root);
+    if has_cli {
+        build.args(["-p", "mpc-cli"]);
+    }
+    run(&mut build, "building the Rust parties")?;
+    let bin = |name: &str| {
+        target
+            .join("debug")
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    };
+
+    let work = target.join("interop");
+    let certs = work.join("certs");
+    crate::certs::run(&crate::certs::Args {
+        parties: ["py", "py0", "py1", "rust"].map(String::from).to_vec(),
+        out: certs.clone(),
+        days: 30,
+        force: true,
+    })
+    .context("making the test certificates")?;
+    let logs = work.join("logs");
+    if logs.exists() {
+        std::fs::remove_dir_all(&logs).with_context(|| format!("clearing {}", logs.display()))?;
+    }
+
+    let mut suite = Command::new(&python);
+    suite
+        .arg(root.join("interop/run.py"))
+        .arg("--rust-bin")
+        .arg(bin("mpc-interop-party"))
+        .arg("--certs")
+        .arg(&certs)
+        .arg("--logs")
+        .arg(&logs)
+        .args(&args)
+        .current_dir(root.join("interop"));
+    if has_cli {
+        suite.arg("--mpc-bin").arg(bin("mpc"));
+    }
+    let status = suite
+        .status()
+        .with_context(|| format!("running interop/run.py with {}", python.display()))?;
+    if !status.success() {
+        // run.py has printed what failed; keep its exit status
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    Ok(())
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("{what}: {cmd:?}"))?;
+    if !status.success() {
+        bail!("{what} failed: {status}");
+    }
+    Ok(())
+}
+
+/// Creates the venv if needed and installs the pins if they changed;
+/// returns its Python.
+fn ensure_venv(root: &Path, venv: &Path) -> Result<PathBuf> {
+    let python = if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    };
+    let usable = python.is_file()
+        && Command::new(&python)
+            .args(["-c", "import sys; sys.exit(sys.version_info < (3, 11))"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !usable {
+        if venv.exists() {
+            std::fs::remove_dir_all(venv)
+                .with_context(|| format!("removing the broken venv {}", venv.display()))?;
+        }
+        let base = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
+        eprintln!("interop: creating the virtualenv {}", venv.display());
+        run(
+            Command::new(&base).arg("-m").arg("venv").arg(venv),
+            "creating the virtualenv (set PYTHON to a Python 3.11+)",
+        )?;
+    }
+    let requirements = root.join(REQUIREMENTS);
+    let pins = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
+    let stamp = venv.join(STAMP);
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(pins.as_str()) {
+        eprintln!(
+            "interop: installing the pins of {REQUIREMENTS} into {}",
+            venv.display()
+        );
+        run(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
+                .arg(&requirements),
+            "installing the Python packages",
+        )?;
+        std::fs::write(&stamp, &pins).with_context(|| format!("writing {}", stamp.display()))?;
+    }
+    Ok(python)
+}
