@@ -22,6 +22,9 @@ use crate::mailbox::{
     AskError, BufferLimits, Delivered, Incoming, Mailbox, MessageRef, PeerStats, Refused, Taken,
 };
 
+/// The departure reason of a graceful shutdown.
+const SHUTDOWN_REASON: &str = "shut down";
+
 /// The default receive timeout: 30 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -57,7 +60,11 @@ impl Shared {
 impl Inbox for Shared {
     fn peer_departed(&self, from: &str, reason: &str) {
         let failed = self.lock().depart(from, reason);
-        tracing::warn!(pool = %self.name, peer = from, reason, waiting = failed.len(), "peer left the pool");
+        if reason == SHUTDOWN_REASON {
+            tracing::info!(pool = %self.name, peer = from, waiting = failed.len(), "peer shut down");
+        } else {
+            tracing::warn!(pool = %self.name, peer = from, reason, waiting = failed.len(), "peer aborted");
+        }
         for (id, w) in failed {
             let _ = w.send(Err(Error::new(Kind::PeerDeparted(reason.to_owned()))
                 .with_peer(from)
@@ -712,7 +719,7 @@ impl Pool {
     /// reports (and logs) traffic, unread messages and messages still
     /// awaited. Idempotent.
     pub async fn shutdown(&self) -> ShutdownReport {
-        self.leave("shut down").await
+        self.leave(SHUTDOWN_REASON).await
     }
 
     /// Leaves the pool because the protocol failed: like

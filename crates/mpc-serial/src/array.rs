@@ -267,7 +267,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for NdArray<T> {
             ))
         })?;
         arr.try_map(|e| {
-            T::deserialize(crate::ValueDeserializer(e)).map_err(serde::de::Error::custom)
+            T::deserialize(crate::ValueDeserializer::new(e)).map_err(serde::de::Error::custom)
         })
     }
 }

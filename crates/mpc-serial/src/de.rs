@@ -11,19 +11,51 @@ use crate::bigint::BigInt;
 use crate::tagged::TAGGED;
 use crate::{DecodeError, Value};
 
+/// The newtype-struct name by which [`Value`]'s `Deserialize` asks this
+/// deserializer for the wire form (tuples as tagged maps), so a `Value`
+/// nested in a typed message keeps its tuples.
+pub(crate) const VALUE: &str = "$__mpc_serial::Value";
+
 /// Deserializes an owned [`Value`].
 ///
-/// `deserialize_any` shows a value as it is on the wire: a tuple, big
-/// integer, object array or tagged object appears as the map
-/// `{"type": .., "data": ..}`. Typed requests are lenient where Python is:
-/// a list or a tuple satisfies both `Vec<T>` and `(A, B)`.
+/// `deserialize_any` shows a tuple as a sequence (so `#[serde(untagged)]`
+/// enums and other buffering types can take it as a Rust tuple), and a big
+/// integer, object array or tagged object as the map `{"type": .., "data": ..}`
+/// it is on the wire. Typed requests are lenient where Python is: a list or
+/// a tuple satisfies both `Vec<T>` and `(A, B)`, and an integer of any
+/// encoding (native, big int, mpz) satisfies any integer type it fits.
 #[derive(Debug)]
-pub struct ValueDeserializer(pub Value);
+pub struct ValueDeserializer {
+    value: Value,
+    /// Show tuples as tagged maps too (asked for by `Value`'s `Deserialize`).
+    wire: bool,
+}
 
 impl ValueDeserializer {
+    /// A deserializer of `value`.
+    pub fn new(value: Value) -> Self {
+        ValueDeserializer { value, wire: false }
+    }
+
+    /// Integers narrower than 128 bits from any integer encoding.
+    fn small_int<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        match self.value {
+            Value::BigInt(b) | Value::Mpz(b) => {
+                if let Ok(v) = i64::try_from(&b.0) {
+                    visitor.visit_i64(v)
+                } else if let Ok(v) = u64::try_from(&b.0) {
+                    visitor.visit_u64(v)
+                } else {
+                    Err(out_of_range(&b, &visitor))
+                }
+            }
+            v => de::Deserializer::deserialize_any(ValueDeserializer::new(v), visitor),
+        }
+    }
+
     /// The wire form (type name, data) of a tagged value, if it is one.
     fn into_tag(self) -> Result<(String, Value), Value> {
-        Ok(match self.0 {
+        Ok(match self.value {
             Value::Tuple(items) => ("tuple".into(), Value::List(items)),
             Value::BigInt(b) => ("int".into(), Value::Bytes(b.to_python_bytes().into())),
             Value::Mpz(b) => ("mpz".into(), Value::Bytes(b.to_gmpy_bytes().into())),
@@ -77,7 +109,7 @@ fn unexpected(v: &Value, what: &str) -> DecodeError {
 impl<'de> IntoDeserializer<'de, DecodeError> for Value {
     type Deserializer = ValueDeserializer;
     fn into_deserializer(self) -> ValueDeserializer {
-        ValueDeserializer(self)
+        ValueDeserializer::new(self)
     }
 }
 
@@ -85,7 +117,8 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     type Error = DecodeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        let wire = self.wire;
+        match self.value {
             Value::Nil => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(b),
             Value::Int(i) => {
@@ -102,11 +135,12 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
             Value::Str(s) => visitor.visit_string(s),
             Value::Bytes(b) => visitor.visit_byte_buf(Vec::from(b)),
             Value::List(items) => visitor.visit_seq(Seq(items.into_iter())),
+            Value::Tuple(items) if !wire => visitor.visit_seq(Seq(items.into_iter())),
             Value::Map(entries) => visitor.visit_map(Map {
                 it: entries.into_iter(),
                 value: None,
             }),
-            other => match ValueDeserializer(other).into_tag() {
+            other => match ValueDeserializer::new(other).into_tag() {
                 Ok((name, data)) => visitor.visit_map(Map {
                     it: vec![
                         (Value::from("type"), Value::Str(name)),
@@ -121,14 +155,14 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::Nil => visitor.visit_none(),
-            v => visitor.visit_some(ValueDeserializer(v)),
+            v => visitor.visit_some(ValueDeserializer::new(v)),
         }
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::Nil => visitor.visit_unit(),
             v => Err(unexpected(&v, "None")),
         }
@@ -147,6 +181,12 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
+        if name == VALUE {
+            return visitor.visit_newtype_struct(ValueDeserializer {
+                value: self.value,
+                wire: true,
+            });
+        }
         if name == TAGGED {
             return match self.into_tag() {
                 Ok((name, data)) => {
@@ -159,7 +199,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::List(items) | Value::Tuple(items) => visitor.visit_seq(Seq(items.into_iter())),
             // a byte string requested as a sequence (e.g. Vec<u8>)
             Value::Bytes(b) => visitor.visit_seq(Seq(b
@@ -176,7 +216,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         _len: usize,
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::List(items) | Value::Tuple(items) => visitor.visit_seq(Seq(items.into_iter())),
             v => Err(unexpected(&v, "a tuple")),
         }
@@ -192,7 +232,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::Map(entries) => visitor.visit_map(Map {
                 it: entries.into_iter(),
                 value: None,
@@ -219,7 +259,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::Str(s) => visitor.visit_enum(s.into_deserializer()),
             Value::Map(mut entries) if entries.len() == 1 => {
                 let (k, v) = entries.pop().unwrap_or((Value::Nil, Value::Nil));
@@ -236,7 +276,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::Bytes(b) => visitor.visit_byte_buf(Vec::from(b)),
             Value::Str(s) => visitor.visit_string(s),
             Value::List(items) => visitor.visit_seq(Seq(items.into_iter())),
@@ -251,28 +291,52 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     // A tagged big integer is a map to `deserialize_any`; 128-bit integers
     // accept it when its value fits (they are sent tagged outside 64 bits).
     fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::BigInt(b) | Value::Mpz(b) => match b.to_i128() {
                 Some(v) => visitor.visit_i128(v),
                 None => Err(out_of_range(&b, &visitor)),
             },
-            v => ValueDeserializer(v).deserialize_any(visitor),
+            v => ValueDeserializer::new(v).deserialize_any(visitor),
         }
     }
 
     fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.0 {
+        match self.value {
             Value::BigInt(b) | Value::Mpz(b) => match u128::try_from(&b.0) {
                 Ok(v) => visitor.visit_u128(v),
                 Err(_) => Err(out_of_range(&b, &visitor)),
             },
-            v => ValueDeserializer(v).deserialize_any(visitor),
+            v => ValueDeserializer::new(v).deserialize_any(visitor),
         }
     }
 
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.small_int(visitor)
+    }
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.small_int(visitor)
+    }
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.small_int(visitor)
+    }
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.small_int(visitor)
+    }
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.small_int(visitor)
+    }
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.small_int(visitor)
+    }
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.small_int(visitor)
+    }
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        self.small_int(visitor)
+    }
+
     forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 char str string
-        identifier ignored_any
+        bool f32 f64 char str string identifier ignored_any
     }
 }
 
@@ -286,7 +350,7 @@ impl<'de> SeqAccess<'de> for Seq {
     ) -> Result<Option<T::Value>, DecodeError> {
         self.0
             .next()
-            .map(|v| seed.deserialize(ValueDeserializer(v)))
+            .map(|v| seed.deserialize(ValueDeserializer::new(v)))
             .transpose()
     }
     fn size_hint(&self) -> Option<usize> {
@@ -308,7 +372,7 @@ impl<'de> MapAccess<'de> for Map {
         match self.it.next() {
             Some((k, v)) => {
                 self.value = Some(v);
-                seed.deserialize(ValueDeserializer(k)).map(Some)
+                seed.deserialize(ValueDeserializer::new(k)).map(Some)
             }
             None => Ok(None),
         }
@@ -321,7 +385,7 @@ impl<'de> MapAccess<'de> for Map {
             .value
             .take()
             .ok_or_else(|| DecodeError::Message("map value requested before its key".into()))?;
-        seed.deserialize(ValueDeserializer(v))
+        seed.deserialize(ValueDeserializer::new(v))
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.it.len())
@@ -340,15 +404,15 @@ impl<'de> EnumAccess<'de> for Enum {
         self,
         seed: V,
     ) -> Result<(V::Value, ValueDeserializer), DecodeError> {
-        let name = seed.deserialize(ValueDeserializer(Value::Str(self.variant)))?;
-        Ok((name, ValueDeserializer(self.value)))
+        let name = seed.deserialize(ValueDeserializer::new(Value::Str(self.variant)))?;
+        Ok((name, ValueDeserializer::new(self.value)))
     }
 }
 
 impl<'de> VariantAccess<'de> for ValueDeserializer {
     type Error = DecodeError;
     fn unit_variant(self) -> Result<(), DecodeError> {
-        match self.0 {
+        match self.value {
             Value::Nil => Ok(()),
             v => Err(unexpected(&v, "a unit variant")),
         }
@@ -401,5 +465,5 @@ pub fn from_value<T: de::DeserializeOwned + 'static>(v: Value) -> Result<T, Deco
         slot = bytes.map(Value::Bytes);
     }
     let v = slot.unwrap_or(Value::Nil);
-    T::deserialize(ValueDeserializer(v))
+    T::deserialize(ValueDeserializer::new(v))
 }

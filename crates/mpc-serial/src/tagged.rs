@@ -113,8 +113,36 @@ impl<'de, T: PyClass + DeserializeOwned> Visitor<'de> for TaggedVisitor<T> {
         write!(f, "a tagged {:?} object", T::TYPE_NAME)
     }
 
+    /// Other deserializers: the pair `(type name, data)` as another serde
+    /// format writes it, or the `{"type", "data"}` map a buffering
+    /// deserializer (`#[serde(untagged)]`) keeps.
     fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        d.deserialize_tuple(2, self)
+        d.deserialize_any(self)
+    }
+
+    /// The `{"type": .., "data": ..}` map, as buffering deserializers (for
+    /// `#[serde(untagged)]` enums) present a tagged object.
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut name: Option<String> = None;
+        let mut data: Option<T> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "type" => {
+                    let n: String = map.next_value()?;
+                    if n != T::TYPE_NAME {
+                        return Err(de::Error::custom(format_args!(
+                            "expected a tagged {:?} object, found type {n:?}",
+                            T::TYPE_NAME
+                        )));
+                    }
+                    name = Some(n);
+                }
+                "data" => data = Some(map.next_value()?),
+                other => return Err(de::Error::unknown_field(other, &["type", "data"])),
+            }
+        }
+        name.ok_or_else(|| de::Error::missing_field("type"))?;
+        data.ok_or_else(|| de::Error::missing_field("data"))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {

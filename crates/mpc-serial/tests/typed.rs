@@ -924,3 +924,83 @@ fn shapes_standing_for_too_many_empty_lists_are_refused() {
     assert!(NdArray::<i64>::new(vec![1000, 0], vec![]).is_ok());
     assert!(NdArray::<i64>::new(vec![2, 3], vec![0; 6]).is_ok());
 }
+
+#[test]
+fn small_mpz_and_tagged_ints_fit_narrow_integer_types() {
+    use mpc_serial::{decode, encode_value, BigInt, Bytes, Value};
+    // Python's gmpy2.mpz(-7)
+    let mpz = Bytes::from(
+        (0..40)
+            .step_by(2)
+            .map(|i| {
+                u8::from_str_radix(&"82a474797065a36d707aa464617461c403010207"[i..i + 2], 16)
+                    .unwrap()
+            })
+            .collect::<Vec<u8>>(),
+    );
+    assert_eq!(decode::<i64>(&mpz).unwrap(), -7);
+    assert_eq!(decode::<i8>(&mpz).unwrap(), -7);
+    assert!(decode::<u64>(&mpz).is_err(), "negative into unsigned");
+    let five = encode_value(&Value::BigInt(BigInt::from(5))).unwrap();
+    assert_eq!(decode::<u64>(&five).unwrap(), 5);
+    let huge = encode_value(&Value::BigInt("1180591620717411303424".parse().unwrap())).unwrap();
+    let err = decode::<i64>(&huge).unwrap_err().to_string();
+    assert!(
+        err.contains("1180591620717411303424") || err.contains("range"),
+        "{err}"
+    );
+}
+
+#[test]
+fn untagged_enums_take_python_tuples_and_classes() {
+    use mpc_serial::{decode, encode_value, PyClass, Tagged, Value};
+    use serde::{Deserialize, Serialize};
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct P {
+        x: i64,
+        y: i64,
+    }
+    impl PyClass for P {
+        const TYPE_NAME: &'static str = "Point";
+    }
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[serde(untagged)]
+    enum Item {
+        P(Tagged<P>),
+        T((i64, i64)),
+    }
+    // Python's {"pts": [Point(1, 2), (3, 4)]} as a list of items
+    let v = Value::List(vec![
+        Value::tagged(
+            "Point",
+            Value::Map(vec![
+                (Value::from("x"), Value::from(1)),
+                (Value::from("y"), Value::from(2)),
+            ]),
+        ),
+        Value::Tuple(vec![Value::from(3), Value::from(4)]),
+    ]);
+    let items: Vec<Item> = decode(&encode_value(&v).unwrap()).unwrap();
+    assert_eq!(
+        items,
+        vec![Item::P(Tagged(P { x: 1, y: 2 })), Item::T((3, 4))]
+    );
+}
+
+#[test]
+fn a_value_inside_a_typed_message_keeps_its_tuples() {
+    use mpc_serial::{decode, encode_value, Value};
+    use serde::{Deserialize, Serialize};
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Envelope {
+        meta: Value,
+    }
+    let e = Envelope {
+        meta: Value::Tuple(vec![
+            Value::from(1),
+            Value::List(vec![Value::Tuple(vec![])]),
+        ]),
+    };
+    let back: Envelope = decode(&encode_value(&e).unwrap()).unwrap();
+    assert_eq!(back, e);
+}
