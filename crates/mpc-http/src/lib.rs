@@ -90,6 +90,9 @@ pub struct ServerLimits {
 }
 
 impl ServerLimits {
+    /// The default largest body size: 512 MiB.
+    pub const DEFAULT_MAX_BODY_SIZE: usize = 512 << 20;
+
     /// With another largest body size.
     pub fn with_max_body_size(mut self, bytes: usize) -> Self {
         self.max_body_size = bytes;
@@ -120,7 +123,7 @@ impl ServerLimits {
 impl Default for ServerLimits {
     fn default() -> Self {
         ServerLimits {
-            max_body_size: 512 << 20,
+            max_body_size: Self::DEFAULT_MAX_BODY_SIZE,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(300),
             handshake_timeout: Duration::from_secs(10),

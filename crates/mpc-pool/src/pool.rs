@@ -831,11 +831,13 @@ impl<T: DeserializeOwned + Send + 'static> Recv<T> {
             timeout,
             ..
         } = self;
+        // the time limit runs from registration, not from the first poll
+        let deadline = timeout.map(|d| (tokio::time::Instant::now() + d, d));
         let registered = id.and_then(|id| register(&pool, &peer, &id).map(|slot| (id, slot)));
         Pending {
             fut: Box::pin(async move {
                 let (id, slot) = registered?;
-                finish(pool, peer, id, slot, timeout).await
+                finish(pool, peer, id, slot, deadline).await
             }),
         }
     }
@@ -855,8 +857,9 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Recv<T> {
         Pending {
             fut: Box::pin(async move {
                 let id = id?;
+                let deadline = timeout.map(|d| (tokio::time::Instant::now() + d, d));
                 let slot = register(&pool, &peer, &id)?;
-                finish(pool, peer, id, slot, timeout).await
+                finish(pool, peer, id, slot, deadline).await
             }),
         }
     }
@@ -950,15 +953,15 @@ async fn finish<T: DeserializeOwned + 'static>(
     peer: String,
     id: String,
     slot: Slot,
-    timeout: Option<Duration>,
+    deadline: Option<(tokio::time::Instant, Duration)>,
 ) -> Result<T, Error> {
     let shared = pool.inner.shared.clone();
     let msg = match slot {
         Slot::Ready(msg) => msg,
         Slot::Waiting(mut guard) => {
-            let got = match timeout {
+            let got = match deadline {
                 None => (&mut guard.rx).await,
-                Some(d) => match tokio::time::timeout(d, &mut guard.rx).await {
+                Some((at, d)) => match tokio::time::timeout_at(at, &mut guard.rx).await {
                     Ok(r) => r,
                     Err(_) => {
                         if shared.lock().cancel(&peer, &id, guard.ticket) {

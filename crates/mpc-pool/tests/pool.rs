@@ -408,3 +408,18 @@ async fn graceful_shutdown_is_announced_too() {
     assert!(err.is_peer_departed());
     assert_eq!(err.departure_reason(), Some("shut down"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_registered_receive_times_out_counting_from_registration() {
+    let net = MemoryNetwork::new();
+    let (_a, b) = pair(&net).await;
+    let pending = b
+        .recv::<i32>("alice")
+        .timeout(Duration::from_secs(2))
+        .register();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let start = tokio::time::Instant::now();
+    let err = pending.await.unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
