@@ -48,14 +48,10 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     let venv = target.join("interop-venv");
     let python = ensure_venv(&root, &venv)?;
 
-    let has_cli = root.join("crates/mpc-cli/Cargo.toml").is_file();
     let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     build
-        .args(["build", "-p", "mpc-interop"])
+        .args(["build", "-p", "mpc-interop", "-p", "mpc-cli"])
         .current_dir(&root);
-    if has_cli {
-        build.args(["-p", "mpc-cli"]);
-    }
     run(&mut build, "building the Rust parties")?;
     let bin = |name: &str| {
         target
@@ -65,13 +61,19 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
 
     let work = target.join("interop");
     let certs = work.join("certs");
-    crate::certs::run(&crate::certs::Args {
-        parties: ["py", "py0", "py1", "rust"].map(String::from).to_vec(),
-        out: certs.clone(),
-        days: 30,
-        force: true,
-    })
-    .context("making the test certificates")?;
+    let mut make_certs = Command::new(bin("mpc"));
+    make_certs
+        .args([
+            "certs",
+            "--parties",
+            "py,py0,py1,rust",
+            "--days",
+            "30",
+            "--force",
+            "--out",
+        ])
+        .arg(&certs);
+    run(&mut make_certs, "making the test certificates")?;
     let logs = work.join("logs");
     if logs.exists() {
         std::fs::remove_dir_all(&logs).with_context(|| format!("clearing {}", logs.display()))?;
@@ -88,9 +90,7 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
         .arg(&logs)
         .args(&args)
         .current_dir(root.join("interop"));
-    if has_cli {
-        suite.arg("--mpc-bin").arg(bin("mpc"));
-    }
+    suite.arg("--mpc-bin").arg(bin("mpc"));
     let status = suite
         .status()
         .with_context(|| format!("running interop/run.py with {}", python.display()))?;

@@ -5,7 +5,6 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-mod certs;
 mod interop;
 
 const USAGE: &str = "\
@@ -16,7 +15,7 @@ commands:
              (creates target/golden-venv, installs tno.mpc.communication==5.0.4)
   certs      generate a test CA and mutual-TLS certificates for some parties:
              cargo xtask certs --parties alice,bob,carol --out DIR [--days N] [--force]
-             (see `cargo xtask certs --help`)
+             (runs `mpc certs`, see `cargo xtask certs --help`)
   interop    run Python (tno.mpc.communication==5.0.4, own venv in
              target/interop-venv) and Rust parties against each other:
              cargo xtask interop [--only NAME]... [--seed N] [--list]
@@ -27,7 +26,7 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("golden") => golden(),
-        Some("certs") => certs::main(args),
+        Some("certs") => certs(args),
         Some("interop") => interop::main(args),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
@@ -42,6 +41,23 @@ fn root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
+}
+
+/// `cargo xtask certs ...`: the `mpc certs` command of the `mpc` tool, run
+/// through cargo so it needs no installed binary.
+fn certs(args: impl Iterator<Item = String>) -> Result<()> {
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args([
+            "run", "--quiet", "-p", "mpc-cli", "--bin", "mpc", "--", "certs",
+        ])
+        .args(args)
+        .current_dir(root())
+        .status()
+        .context("running `mpc certs`")?;
+    if !status.success() {
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    Ok(())
 }
 
 fn golden() -> Result<()> {

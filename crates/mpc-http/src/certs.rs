@@ -192,3 +192,95 @@ impl Bundle {
         Ok(cfg)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+    use webpki::{EndEntityCert, KeyUsage};
+
+    fn der(pem: &str) -> CertificateDer<'static> {
+        CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn party_certs_chain_to_ca_with_both_ekus_and_sans() {
+        let parties = vec!["alice".to_string(), "bob".to_string()];
+        let now = OffsetDateTime::now_utc();
+        let bundle = generate(&parties, 10, now).unwrap();
+
+        let ca_der = der(&bundle.ca.cert_pem);
+        let anchors = [webpki::anchor_from_trusted_cert(&ca_der).unwrap()];
+        let secs = |t: OffsetDateTime| {
+            UnixTime::since_unix_epoch(std::time::Duration::from_secs(t.unix_timestamp() as u64))
+        };
+        let (at, later) = (secs(now), secs(now + time::Duration::days(11)));
+        let algs = [webpki::ring::ECDSA_P256_SHA256];
+
+        let mut serials = HashSet::from([bundle.ca.serial.to_bytes()]);
+        for (name, issued) in &bundle.parties {
+            assert!(serials.insert(issued.serial.to_bytes()), "serials unique");
+            assert!(issued.serial.as_ref()[0] & 0x80 == 0, "serial positive");
+            // the key is PKCS#8 PEM, P-256, and belongs to the certificate
+            assert!(issued.key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+            let key = KeyPair::from_pem(&issued.key_pem).unwrap();
+            assert_eq!(key.algorithm(), &PKCS_ECDSA_P256_SHA256);
+            let d = der(&issued.cert_pem);
+            assert!(contains(&d, key.public_key_raw()));
+
+            let ee = EndEntityCert::try_from(&d).unwrap();
+            for usage in [KeyUsage::server_auth(), KeyUsage::client_auth()] {
+                ee.verify_for_usage(&algs, &anchors, &[], at, usage, None, None)
+                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            }
+            let expired = ee.verify_for_usage(
+                &algs,
+                &anchors,
+                &[],
+                later,
+                KeyUsage::server_auth(),
+                None,
+                None,
+            );
+            assert!(
+                expired.is_err(),
+                "{name} must expire after the validity days"
+            );
+            for ok in ["localhost", "127.0.0.1", "::1", name.as_str()] {
+                let sn = ServerName::try_from(ok).unwrap();
+                ee.verify_is_valid_for_subject_name(&sn)
+                    .unwrap_or_else(|e| panic!("{name} not valid for {ok}: {e:?}"));
+            }
+            let other = if name == "alice" { "bob" } else { "alice" };
+            assert!(ee
+                .verify_is_valid_for_subject_name(&ServerName::try_from(other).unwrap())
+                .is_err());
+        }
+        // the CA certificate is not usable as a party certificate
+        let ca_ee = EndEntityCert::try_from(&ca_der).unwrap();
+        assert!(ca_ee
+            .verify_for_usage(
+                &algs,
+                &anchors,
+                &[],
+                at,
+                KeyUsage::server_auth(),
+                None,
+                None
+            )
+            .is_err());
+    }
+
+    #[test]
+    fn the_ca_common_name_comes_first_for_the_python_identity() {
+        let bundle = generate(&["alice".to_string()], 1, OffsetDateTime::now_utc()).unwrap();
+        let leaf = der(&bundle.parties[0].1.cert_pem);
+        let id = crate::tls::python_identity(&leaf).unwrap();
+        assert!(id.starts_with(&format!("{CA_COMMON_NAME}:")), "{id}");
+    }
+}
