@@ -344,6 +344,29 @@ async fn sender(state: &ServerState, conn: &Conn, headers: &HeaderMap) -> Result
     }
 }
 
+enum BodyError {
+    TooLarge,
+    Read(axum::Error),
+}
+
+/// Reads a request body into one buffer, allocated once from the declared
+/// length (already checked against `limit`), so a large packet costs its
+/// size once rather than its frames plus a contiguous copy. A body that
+/// grows past `limit` is refused as soon as it does.
+async fn read_body(mut body: Body, declared: usize, limit: usize) -> Result<Bytes, BodyError> {
+    let mut buf = bytes::BytesMut::with_capacity(declared);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(BodyError::Read)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
 /// A peer announces it leaves the pool; the body is its reason.
 async fn departure(state: &ServerState, peer: &str, body: Body) -> Response {
     let reason = match tokio::time::timeout(
@@ -382,7 +405,7 @@ async fn handle(
     }
     // how big
     let limit = state.limits.max_body_size;
-    match headers
+    let declared = match headers
         .get(header::CONTENT_LENGTH)
         .map(|v| v.to_str().ok().and_then(|s| s.parse::<u64>().ok()))
     {
@@ -393,30 +416,29 @@ async fn handle(
                 format!("packet of {n} bytes exceeds the limit of {limit} bytes"),
             )
         }
-        _ => {}
-    }
+        Some(Some(n)) => n as usize,
+        None => 0,
+    };
     let read = tokio::time::timeout(
         state.limits.body_read_timeout,
-        Limited::new(body, limit).collect(),
+        read_body(body, declared, limit),
     )
     .await;
     let packet: Bytes = match read {
         Err(_) => return reply(StatusCode::REQUEST_TIMEOUT, "body not received in time"),
-        Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return reply(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("packet exceeds the limit of {limit} bytes"),
-                );
-            }
+        Ok(Err(BodyError::TooLarge)) => {
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("packet exceeds the limit of {limit} bytes"),
+            );
+        }
+        Ok(Err(BodyError::Read(e))) => {
             return reply(
                 StatusCode::BAD_REQUEST,
                 format!("body could not be read: {e}"),
             );
         }
-        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Ok(b)) => b,
     };
     let token = headers
         .get(DELIVERY_HEADER)
