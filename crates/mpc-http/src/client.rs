@@ -128,14 +128,14 @@ impl Clients {
     pub(crate) fn send(
         &self,
         to: &str,
-        packet: Bytes,
+        parts: Vec<Bytes>,
     ) -> impl std::future::Future<Output = Result<(), TransportError>> + Send + 'static {
+        let size: usize = parts.iter().map(Bytes::len).sum();
         let peer = self.peers.get(to).cloned();
         let to = to.to_owned();
         let cookie = self.cookie.clone();
         let window = self.retry_window;
-        let attempt_timeout =
-            self.request_timeout + Duration::from_secs((packet.len() >> 20) as u64);
+        let attempt_timeout = self.request_timeout + Duration::from_secs((size >> 20) as u64);
         let closed = self.closed.clone();
         let rust_peers = self.rust_peers.clone();
         let seq = self.token_seq.fetch_add(1, Ordering::Relaxed);
@@ -157,7 +157,7 @@ impl Clients {
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .header(DELIVERY_HEADER, token.as_str())
                     .timeout(attempt_timeout)
-                    .body(packet.clone())
+                    .body(PartsBody::body(&parts))
                     .send()
                     .await;
                 let why = match res {
@@ -269,6 +269,50 @@ fn plain_tls_config() -> Result<rustls::ClientConfig, HttpError> {
         })?
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_no_client_auth())
+}
+
+/// A request body of packet parts sent back to back, with its exact length
+/// known up front (so the request carries a Content-Length, which the
+/// Python server requires) and no part copied.
+struct PartsBody {
+    parts: std::collections::VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl PartsBody {
+    fn body(parts: &[Bytes]) -> reqwest::Body {
+        match parts {
+            [one] => reqwest::Body::from(one.clone()),
+            _ => reqwest::Body::wrap(PartsBody {
+                parts: parts.iter().filter(|p| !p.is_empty()).cloned().collect(),
+                remaining: parts.iter().map(|p| p.len() as u64).sum(),
+            }),
+        }
+    }
+}
+
+impl http_body::Body for PartsBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let next = self.parts.pop_front();
+        if let Some(p) = &next {
+            self.remaining -= p.len() as u64;
+        }
+        std::task::Poll::Ready(next.map(|p| Ok(http_body::Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// A reqwest error with its causes, for the log and the final error.

@@ -359,7 +359,15 @@ impl Transport for HttpTransport {
         to: &str,
         packet: Bytes,
     ) -> impl std::future::Future<Output = Result<(), TransportError>> + Send {
-        self.clients.send(to, packet)
+        self.clients.send(to, vec![packet])
+    }
+
+    fn send_parts(
+        &self,
+        to: &str,
+        parts: Vec<Bytes>,
+    ) -> impl std::future::Future<Output = Result<(), TransportError>> + Send {
+        self.clients.send(to, parts)
     }
 
     fn shutdown(&self) -> impl std::future::Future<Output = ()> + Send {

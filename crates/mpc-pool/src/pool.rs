@@ -477,21 +477,22 @@ impl Pool {
             .ok_or_else(|| Error::new(Kind::UnknownPeer).with_peer(peer))
     }
 
-    /// Prepares one message: picks its id and encodes it, now.
+    /// Prepares one message: picks its id and encodes it, now (large byte
+    /// strings of a `Value` or `Blob` are shared, not copied).
     fn prepare<T: Serialize + ?Sized>(
         &self,
         peer: &str,
         custom: Option<&str>,
         msg: &T,
-    ) -> Result<(String, Bytes), Error> {
+    ) -> Result<(String, Vec<Bytes>), Error> {
         let id = self.send_id(peer, custom)?;
-        let packet = mpc_serial::encode_packet(&id, msg).map_err(|e| {
+        let (parts, _) = mpc_serial::encode_packet_parts(&id, msg).map_err(|e| {
             Error::new(Kind::Encode)
                 .with_peer(peer)
                 .with_id(id.clone())
                 .with_source(e)
         })?;
-        Ok((id, packet))
+        Ok((id, parts))
     }
 
     /// Sends `msg` to `peer` with the next automatic id; resolves once the
@@ -542,14 +543,20 @@ impl Pool {
     fn deliver(
         &self,
         peer: &str,
-        prepared: Result<(String, Bytes), Error>,
+        prepared: Result<(String, Vec<Bytes>), Error>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let inner = self.inner.clone();
         let peer = peer.to_owned();
         async move {
-            let (id, packet) = prepared?;
-            let len = packet.len();
-            match inner.transport.send_boxed(&peer, packet).await {
+            let (id, mut parts) = prepared?;
+            let len: usize = parts.iter().map(Bytes::len).sum();
+            let sent = if parts.len() == 1 {
+                let packet = parts.pop().unwrap_or_default();
+                inner.transport.send_boxed(&peer, packet).await
+            } else {
+                inner.transport.send_parts_boxed(&peer, parts).await
+            };
+            match sent {
                 Ok(()) => {
                     inner.shared.lock().record_sent(&peer, len);
                     tracing::trace!(pool = %inner.shared.name, to = %peer, %id, len, "message sent");
@@ -615,7 +622,7 @@ impl Pool {
             let handles: Vec<(String, SendHandle)> = sends?
                 .into_iter()
                 .map(|(peer, pid, packet)| {
-                    let fut = pool.deliver(&peer, Ok((pid, packet)));
+                    let fut = pool.deliver(&peer, Ok((pid, vec![packet])));
                     let h = SendHandle::spawn(fut, &peer);
                     (peer, h)
                 })

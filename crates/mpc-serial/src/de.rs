@@ -462,6 +462,13 @@ pub fn from_value<T: de::DeserializeOwned + 'static>(v: Value) -> Result<T, Deco
                 return Ok(t);
             }
         }
+        let mut blob = bytes.take().map(crate::Blob);
+        if let Some(out) = (&mut blob as &mut dyn Any).downcast_mut::<Option<T>>() {
+            if let Some(t) = out.take() {
+                return Ok(t);
+            }
+        }
+        let bytes = blob.map(|b| b.0);
         slot = bytes.map(Value::Bytes);
     }
     let v = slot.unwrap_or(Value::Nil);

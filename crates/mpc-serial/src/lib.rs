@@ -24,6 +24,7 @@
 
 mod array;
 mod bigint;
+mod blob;
 mod de;
 mod decode;
 mod error;
@@ -35,11 +36,14 @@ mod wire;
 
 pub use array::{NdArray, ShapeError};
 pub use bigint::BigInt;
+pub use blob::Blob;
 pub use bytes::Bytes;
 pub use dashu_int::IBig;
 pub use de::{from_value, ValueDeserializer};
 pub use decode::{decode_value, decode_value_with, validate, DecodeLimits};
 pub use error::{DecodeError, EncodeError};
-pub use packet::{decode, encode_packet, encode_packet_raw, encode_value, Packet};
+pub use packet::{
+    decode, encode_packet, encode_packet_parts, encode_packet_raw, encode_value, Packet,
+};
 pub use tagged::{PyClass, Tagged};
 pub use value::Value;

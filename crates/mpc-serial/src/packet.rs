@@ -110,6 +110,56 @@ pub fn encode_packet<T: Serialize + ?Sized>(id: &str, value: &T) -> Result<Bytes
     Ok(Bytes::from(buf).slice(start..))
 }
 
+/// Encodes `value` as a packet like [`encode_packet`], in parts sent back
+/// to back: large byte strings of a [`Value::Bytes`] or [`Blob`](crate::Blob)
+/// (64 KiB and more, outside containers of unknown length) are shared with
+/// the value rather than copied, so sending a large payload does not
+/// duplicate it in memory. Returns the parts and their total length.
+pub fn encode_packet_parts<T: Serialize + ?Sized>(
+    id: &str,
+    value: &T,
+) -> Result<(Vec<Bytes>, usize), EncodeError> {
+    use crate::ser::Part;
+    let mut enc = Encoder::with_buffer(vec![0u8; HEAD_ROOM]);
+    enc.parts = Some(Vec::new());
+    value.serialize(&mut enc)?;
+    let mut parts = enc.parts.take().unwrap_or_default();
+    parts.push(Part::Owned(std::mem::take(&mut enc.out)));
+    let total: usize = parts
+        .iter()
+        .map(|p| match p {
+            Part::Owned(v) => v.len(),
+            Part::Shared(b) => b.len(),
+        })
+        .sum();
+    let object_len = total - HEAD_ROOM;
+    let (h, n) = bin_header(object_len)?;
+    let start = HEAD_ROOM - n - KEY_OBJECT.len() - 1;
+    if let Some(Part::Owned(first)) = parts.first_mut() {
+        first[start] = 0x82;
+        first[start + 1..start + 1 + KEY_OBJECT.len()].copy_from_slice(KEY_OBJECT);
+        first[HEAD_ROOM - n..HEAD_ROOM].copy_from_slice(&h[..n]);
+    }
+    if let Some(Part::Owned(last)) = parts.last_mut() {
+        write_str(last, "id")?;
+        write_str(last, id)?;
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    let mut len = 0;
+    for (i, p) in parts.into_iter().enumerate() {
+        let b = match p {
+            Part::Owned(v) if i == 0 => Bytes::from(v).slice(start..),
+            Part::Owned(v) => Bytes::from(v),
+            Part::Shared(b) => b,
+        };
+        if !b.is_empty() {
+            len += b.len();
+            out.push(b);
+        }
+    }
+    Ok((out, len))
+}
+
 /// Wraps an already encoded value (see [`encode_value`]) in a packet with
 /// message id `id`. Used to send one encoding under several ids.
 pub fn encode_packet_raw(id: &str, object: &[u8]) -> Result<Bytes, EncodeError> {

@@ -1,5 +1,6 @@
 //! The serde serializer: Rust values to msgpack in the Python dialect.
 
+use bytes::Bytes;
 use serde::ser::{self, Impossible, Serialize};
 
 use crate::bigint::{is_native_i128, BigInt};
@@ -21,6 +22,45 @@ pub(crate) struct Encoder {
     pub(crate) out: Vec<u8>,
     /// Set by a `TAGGED` newtype: the next tuple is a (type name, data) pair.
     pending_tag: bool,
+    /// When collecting parts: the finished parts that come before `out`.
+    pub(crate) parts: Option<Vec<Part>>,
+    /// Nesting of containers whose length was unknown up front (their
+    /// items are moved after writing, so shared parts cannot start there).
+    buffering: usize,
+}
+
+/// A piece of an encoding: bytes written by the encoder, or a large byte
+/// string shared with the value instead of copied.
+#[derive(Debug)]
+pub(crate) enum Part {
+    Owned(Vec<u8>),
+    Shared(Bytes),
+}
+
+/// Byte strings at least this long are shared rather than copied when an
+/// encoding is collected in parts.
+pub(crate) const SHARE_THRESHOLD: usize = 64 * 1024;
+
+/// The newtype-struct name by which a large byte string offers itself to be
+/// shared (see [`share_bytes`]). Other formats see a newtype around bytes.
+pub(crate) const SHARED_BYTES: &str = "$__mpc_serial::SharedBytes";
+
+thread_local! {
+    /// The byte string being offered through a `SHARED_BYTES` newtype: the
+    /// serde data model carries only `&[u8]`, not the `Bytes` that owns it.
+    static OFFERED: std::cell::RefCell<Option<Bytes>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Serializes `b` as a byte string that this crate's encoder may keep as a
+/// shared part of the packet instead of copying it.
+pub(crate) fn share_bytes<S: ser::Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    if b.len() < SHARE_THRESHOLD {
+        return s.serialize_bytes(b);
+    }
+    OFFERED.with(|c| *c.borrow_mut() = Some(b.clone()));
+    let r = s.serialize_newtype_struct(SHARED_BYTES, &crate::bigint::BinRef(b));
+    OFFERED.with(|c| c.borrow_mut().take());
+    r
 }
 
 impl Encoder {
@@ -28,6 +68,8 @@ impl Encoder {
         Encoder {
             out,
             pending_tag: false,
+            parts: None,
+            buffering: 0,
         }
     }
 
@@ -77,6 +119,7 @@ impl Encoder {
     }
 
     fn buffered(&mut self, map: bool) -> Compound<'_> {
+        self.buffering += 1;
         let saved = std::mem::take(&mut self.out);
         Compound::new(self, Kind::Buffered { saved, map })
     }
@@ -156,6 +199,7 @@ impl<'a> Compound<'a> {
             )),
             Kind::Tag => Ok(()),
             Kind::Buffered { saved, map } => {
+                self.enc.buffering -= 1;
                 let items = std::mem::replace(&mut self.enc.out, saved);
                 if map {
                     write_map_len(&mut self.enc.out, self.items)?;
@@ -347,6 +391,19 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         name: &'static str,
         v: &T,
     ) -> Result<(), EncodeError> {
+        if name == SHARED_BYTES && self.parts.is_some() && self.buffering == 0 {
+            if let Some(b) = OFFERED.with(|c| c.borrow_mut().take()) {
+                self.check_no_tag()?;
+                let (h, n) = crate::wire::bin_header(b.len())?;
+                self.out.extend_from_slice(&h[..n]);
+                let done = std::mem::take(&mut self.out);
+                if let Some(parts) = self.parts.as_mut() {
+                    parts.push(Part::Owned(done));
+                    parts.push(Part::Shared(b));
+                }
+                return Ok(());
+            }
+        }
         if name == TAGGED {
             self.check_no_tag()?;
             self.pending_tag = true;

@@ -324,7 +324,7 @@ impl Serialize for Value {
             Value::F32(x) => s.serialize_f32(*x),
             Value::F64(x) => s.serialize_f64(*x),
             Value::Str(x) => s.serialize_str(x),
-            Value::Bytes(b) => s.serialize_bytes(b),
+            Value::Bytes(b) => crate::ser::share_bytes(b, s),
             Value::List(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for v in items {

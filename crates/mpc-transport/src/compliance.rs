@@ -243,6 +243,8 @@ pub async fn run_all<H: Harness>(h: &H) {
     large_packets(h).await;
     tracing::info!("compliance: shutdown_while_sending");
     shutdown_while_sending(h).await;
+    tracing::info!("compliance: packet_in_parts");
+    packet_in_parts(h).await;
     tracing::info!("compliance: empty_packet");
     empty_packet(h).await;
 }
@@ -731,6 +733,46 @@ pub async fn empty_packet<H: Harness>(h: &H) {
         parties.inboxes[1].received(),
         vec![(names[0].to_owned(), Bytes::new())],
         "compliance case {CASE}: the empty packet did not arrive once, empty"
+    );
+    parties.shutdown(CASE).await;
+}
+
+/// A packet sent in parts ([`Transport::send_parts`]) arrives as one packet,
+/// the parts joined in order; a single part and an empty part list work too.
+pub async fn packet_in_parts<H: Harness>(h: &H) {
+    const CASE: &str = "packet_in_parts";
+    let names = ["alice", "bob"];
+    let parties = Parties::start(CASE, h, &names).await;
+    let big: Bytes = (0..(1u32 << 20))
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let cases: Vec<Vec<Bytes>> = vec![
+        vec![
+            Bytes::from_static(b"head"),
+            big.clone(),
+            Bytes::from_static(b"tail"),
+        ],
+        vec![big.clone()],
+        vec![Bytes::new(), Bytes::from_static(b"x"), Bytes::new()],
+        vec![],
+    ];
+    for parts in &cases {
+        let result = guard(
+            CASE,
+            "send_parts",
+            parties.transports[0].send_parts(names[1], parts.clone()),
+        )
+        .await;
+        if let Err(err) = result {
+            panic!("compliance case {CASE}: send_parts failed: {err}");
+        }
+    }
+    let got = parties.inboxes[1].received_from(names[0]);
+    let want: Vec<Bytes> = cases.into_iter().map(crate::join).collect();
+    assert!(
+        got == want,
+        "compliance case {CASE}: parts did not arrive joined, once each, in order"
     );
     parties.shutdown(CASE).await;
 }

@@ -184,6 +184,19 @@ pub trait Transport: Send + Sync + 'static {
         packet: Bytes,
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
 
+    /// Delivers one packet given as `parts` sent back to back (a large
+    /// payload shared with the caller rather than copied into one buffer).
+    /// Same contract as [`Transport::send`]. Default: joins the parts and
+    /// sends them as one packet.
+    fn send_parts(
+        &self,
+        to: &str,
+        parts: Vec<Bytes>,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send {
+        let packet = join(parts);
+        self.send(to, packet)
+    }
+
     /// Stops receiving, fails new sends with [`TransportError::Closed`] and
     /// releases resources. Idempotent.
     fn shutdown(&self) -> impl Future<Output = ()> + Send;
@@ -198,6 +211,18 @@ pub trait Transport: Send + Sync + 'static {
     }
 }
 
+/// Joins packet parts into one buffer (no copy for a single part).
+pub fn join(mut parts: Vec<Bytes>) -> Bytes {
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
+    }
+    let mut buf = bytes::BytesMut::with_capacity(parts.iter().map(Bytes::len).sum());
+    for p in parts {
+        buf.extend_from_slice(&p);
+    }
+    buf.freeze()
+}
+
 /// A boxed future, as returned by [`DynTransport`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -209,6 +234,12 @@ pub trait DynTransport: Send + Sync + 'static {
         &'a self,
         to: &'a str,
         packet: Bytes,
+    ) -> BoxFuture<'a, Result<(), TransportError>>;
+    /// See [`Transport::send_parts`].
+    fn send_parts_boxed<'a>(
+        &'a self,
+        to: &'a str,
+        parts: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
     /// See [`Transport::shutdown`].
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()>;
@@ -223,6 +254,13 @@ impl<T: Transport> DynTransport for T {
         packet: Bytes,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(Transport::send(self, to, packet))
+    }
+    fn send_parts_boxed<'a>(
+        &'a self,
+        to: &'a str,
+        parts: Vec<Bytes>,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        Box::pin(Transport::send_parts(self, to, parts))
     }
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()> {
         Box::pin(Transport::shutdown(self))
