@@ -46,7 +46,7 @@ pub use pool::{
 };
 
 pub use mpc_http::{ServerLimits, TlsConfig, TlsError};
-pub use mpc_serial::{tagged, BigInt, Bytes, DecodeLimits, NdArray, PyClass, Tagged, Value};
+pub use mpc_serial::{tagged, BigInt, Blob, Bytes, DecodeLimits, NdArray, PyClass, Tagged, Value};
 pub use mpc_transport::MemoryNetwork;
 
 /// The transport seam, for running a pool on a custom transport.
