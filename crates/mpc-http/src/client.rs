@@ -23,7 +23,8 @@ const MAX_ERROR_BODY: usize = 4096;
 #[derive(Debug)]
 struct PeerClient {
     client: reqwest::Client,
-    url: String,
+    /// The peer's server, parsed once (not at every request).
+    url: reqwest::Url,
 }
 
 #[derive(Debug)]
@@ -102,7 +103,11 @@ impl Clients {
                 p.name.clone(),
                 Arc::new(PeerClient {
                     client,
-                    url: format!("{scheme}://{host}:{}/", p.port),
+                    url: reqwest::Url::parse(&format!("{scheme}://{host}:{}/", p.port))
+                        .map_err(|e| HttpError::BadAddress {
+                            peer: p.name.clone(),
+                            address: format!("{host}:{} ({e})", p.port),
+                        })?,
                 }),
             );
         }
@@ -152,7 +157,7 @@ impl Clients {
                 attempt += 1;
                 let res = peer
                     .client
-                    .post(&peer.url)
+                    .post(peer.url.clone())
                     .header(COOKIE, cookie.clone())
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .header(DELIVERY_HEADER, token.as_str())
@@ -226,7 +231,8 @@ impl Clients {
             .iter()
             .filter(|(name, _)| self.rust_peers.is_rust(name))
             .map(|(name, p)| {
-                let url = format!("{}{}", p.url.trim_end_matches('/'), DEPARTURE_PATH);
+                let mut url = p.url.clone();
+                url.set_path(DEPARTURE_PATH);
                 let req = p
                     .client
                     .post(url)

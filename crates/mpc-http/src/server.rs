@@ -270,6 +270,8 @@ async fn serve<I>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(state.limits.header_read_timeout)
+        // large reads for bulk transfers (hyper's default caps them at ~400 KB)
+        .max_buf_size(4 << 20)
         .keep_alive(true);
     let c = builder.serve_connection(io, svc);
     tokio::pin!(c);
