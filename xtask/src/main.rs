@@ -5,6 +5,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod bench;
 mod interop;
 
 const USAGE: &str = "\
@@ -20,6 +21,10 @@ commands:
              target/interop-venv) and Rust parties against each other:
              cargo xtask interop [--only NAME]... [--seed N] [--list]
              (see `cargo xtask interop --help`)
+  bench      build release and measure raw TCP, the Rust pool (HTTP, mutual TLS)
+             and the Python pair in one run; writes docs/benchmarks.md:
+             cargo xtask bench [--quick] [--no-python] [--no-micro] [--reps N]
+             (see `cargo xtask bench --help`)
 ";
 
 fn main() -> Result<()> {
@@ -28,6 +33,7 @@ fn main() -> Result<()> {
         Some("golden") => golden(),
         Some("certs") => certs(args),
         Some("interop") => interop::main(args),
+        Some("bench") => bench::main(args),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -57,9 +57,23 @@ fn error_text(e: &anyhow::Error) -> String {
     s
 }
 
+/// The async runtime: one thread by default, which gives the lowest round
+/// trips (no wake-ups across threads; measured in docs/benchmarks.md);
+/// `MPC_THREADS=N` (N > 1) runs N worker threads instead, for parties that
+/// decode or encode large messages concurrently.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
+    let threads = std::env::var("MPC_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1);
+    let mut b = if threads > 1 {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(threads);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    b.enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("starting the async runtime: {e}"))
 }

@@ -69,6 +69,9 @@ pub(crate) fn bin_header(len: usize) -> Result<([u8; 5], usize), EncodeError> {
 
 pub(crate) fn write_bin(out: &mut Vec<u8>, b: &[u8]) -> Result<(), EncodeError> {
     let len = len32("byte string", b.len())?;
+    // room for the item and a little more, so that a packet's short
+    // trailer after a large byte string does not reallocate (and copy) it
+    out.reserve(b.len() + 64);
     rmp_enc::write_bin_len(out, len).map_err(io)?;
     out.extend_from_slice(b);
     Ok(())
