@@ -103,11 +103,12 @@ impl Clients {
                 p.name.clone(),
                 Arc::new(PeerClient {
                     client,
-                    url: reqwest::Url::parse(&format!("{scheme}://{host}:{}/", p.port))
-                        .map_err(|e| HttpError::BadAddress {
+                    url: reqwest::Url::parse(&format!("{scheme}://{host}:{}/", p.port)).map_err(
+                        |e| HttpError::BadAddress {
                             peer: p.name.clone(),
                             address: format!("{host}:{} ({e})", p.port),
-                        })?,
+                        },
+                    )?,
                 }),
             );
         }
