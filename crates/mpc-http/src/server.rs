@@ -30,6 +30,11 @@ const MAX_REASON: usize = 1024;
 /// How many delivery tokens are remembered per peer for retry detection.
 const RECENT_TOKENS: usize = 16_384;
 
+/// Largest request head (request line and headers) read: the exchange's
+/// heads are well under 1 KiB. Without it the head could fill the whole
+/// read buffer (4 MiB, sized for bodies), before the sender is known.
+const MAX_HEAD: usize = 64 << 10;
+
 /// Remembered delivery tokens of one peer (bounded, oldest forgotten first).
 #[derive(Default)]
 struct Recent {
@@ -272,6 +277,8 @@ async fn serve<I>(
         .header_read_timeout(state.limits.header_read_timeout)
         // large reads for bulk transfers (hyper's default caps them at ~400 KB)
         .max_buf_size(4 << 20)
+        // but not large heads: 431 beyond MAX_HEAD
+        .max_header_size(MAX_HEAD)
         .keep_alive(true);
     let c = builder.serve_connection(io, svc);
     tokio::pin!(c);

@@ -81,7 +81,8 @@ pub async fn connect(addr: SocketAddr) -> TcpStream {
 /// 127.0.0.2 (all of 127.0.0.0/8 is local on Linux).
 pub async fn connect_from(from: IpAddr, addr: SocketAddr) -> TcpStream {
     let sock = TcpSocket::new_v4().expect("socket");
-    sock.bind(SocketAddr::new(from, 0)).expect("bind the client side");
+    sock.bind(SocketAddr::new(from, 0))
+        .expect("bind the client side");
     let s = tokio::time::timeout(HANG_GUARD, sock.connect(addr))
         .await
         .expect("connect within the hang guard")
