@@ -38,9 +38,12 @@ RUSTC_BOOTSTRAP=1 cargo fuzz build packet --sanitizer none
 
 echo "== fuzzing the packet decoder for ${seconds}s from $(ls "$work/corpus" | wc -l) seeds"
 status=0
+log="$work/fuzz.log"
 RUSTC_BOOTSTRAP=1 cargo fuzz run packet --sanitizer none "$work/corpus" -- \
   -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-  -print_final_stats=1 || status=$?
+  -print_final_stats=1 >"$log" 2>&1 || status=$?
+# libFuzzer prints a line per new input: show the end only, all of it on failure
+if [ "$status" -ne 0 ]; then cat "$log"; else tail -n 25 "$log"; fi
 
 after=$(find "$artifacts" -type f | sort)
 found=$(comm -13 <(echo "$before") <(echo "$after") | sed '/^$/d')
