@@ -1789,8 +1789,9 @@ fn page_markdown(r: &Results, m: &Machine, load: &LoadWatch, opts: &Opts) -> Str
          in a process of its own on 127.0.0.1 (`crates/mpc-bench` `all-to-all`); all parties \
          share the machine's {} cores. Time per round after 10 untimed rounds, the slowest \
          party's mean; messages per round = n(n−1). Runtime: the parties run on tokio's \
-         multi-thread runtime, as `mpc` does; the current-thread rows run the same parties on \
-         tokio's current-thread runtime, for comparison.\n",
+         multi-thread runtime (as `mpc` does with `MPC_THREADS` > 1); the current-thread rows \
+         run the same parties on tokio's current-thread runtime (the `mpc` default), for \
+         comparison.\n",
         m.cores
     );
     let _ = writeln!(
