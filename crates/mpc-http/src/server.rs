@@ -362,7 +362,7 @@ enum BodyError {
 /// length (already checked against `limit`), so a large packet costs its
 /// size once rather than its frames plus a contiguous copy. A body that
 /// grows past `limit` is refused as soon as it does.
-async fn read_body(mut body: Body, declared: usize, limit: usize) -> Result<Bytes, BodyError> {
+async fn read_body(body: &mut Body, declared: usize, limit: usize) -> Result<Bytes, BodyError> {
     let mut buf = bytes::BytesMut::with_capacity(declared);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(BodyError::Read)?;
@@ -374,6 +374,32 @@ async fn read_body(mut body: Body, declared: usize, limit: usize) -> Result<Byte
         }
     }
     Ok(buf.freeze())
+}
+
+/// Most of a refused body read and thrown away before answering.
+const DRAIN_MAX: usize = 16 << 20;
+/// Longest time spent on that.
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards what is left of a refused request body, up to
+/// [`DRAIN_MAX`] bytes and [`DRAIN_TIME`], before the refusal is sent.
+/// Closing a connection with unread data makes the kernel reset it, which
+/// can destroy the answer before the client reads it; the client would then
+/// take the refusal for a broken connection and retry, instead of learning
+/// that its packet is too large.
+async fn drain(body: &mut Body) {
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len();
+                if seen > DRAIN_MAX {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
 }
 
 /// A peer announces it leaves the pool; the body is its reason.
@@ -420,22 +446,30 @@ async fn handle(
     {
         Some(None) => return reply(StatusCode::BAD_REQUEST, "Content-Length is not a number"),
         Some(Some(n)) if n > limit as u64 => {
+            // a body within reach is drained so the answer arrives; a
+            // larger one is not worth reading (the connection is reset)
+            if n <= DRAIN_MAX as u64 {
+                let mut body = body;
+                drain(&mut body).await;
+            }
             return reply(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("packet of {n} bytes exceeds the limit of {limit} bytes"),
-            )
+            );
         }
         Some(Some(n)) => n as usize,
         None => 0,
     };
+    let mut body = body;
     let read = tokio::time::timeout(
         state.limits.body_read_timeout,
-        read_body(body, declared, limit),
+        read_body(&mut body, declared, limit),
     )
     .await;
     let packet: Bytes = match read {
         Err(_) => return reply(StatusCode::REQUEST_TIMEOUT, "body not received in time"),
         Ok(Err(BodyError::TooLarge)) => {
+            drain(&mut body).await;
             return reply(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("packet exceeds the limit of {limit} bytes"),

@@ -312,3 +312,42 @@ async fn departure_is_never_sent_to_a_peer_not_known_to_run_this_crate() {
         "only the message, no announcement"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_body_limit_is_a_clear_rejection_not_a_retry() {
+    let ls = listeners(2);
+    let addrs: Vec<String> = ls.iter().map(|(_, a)| a.clone()).collect();
+    let mut it = ls.into_iter();
+    let alice = Pool::builder("alice")
+        .listener(it.next().unwrap().0)
+        .peer_at("bob", addrs[1].clone())
+        // a refusal lost to a connection reset would be retried and, with
+        // this short window, end as "unreachable" instead of "too large"
+        .retry_window(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let bob = Pool::builder("bob")
+        .listener(it.next().unwrap().0)
+        .peer_at("alice", addrs[0].clone())
+        .server_limits(mpc_pool::ServerLimits::default().with_max_body_size(64 << 10))
+        .start()
+        .await
+        .unwrap();
+    // 8 MiB against a 64 KiB limit, several times: each must come back as
+    // the receiver's refusal
+    for i in 0..5 {
+        let blob = mpc_pool::Blob::from(vec![i as u8; 8 << 20]);
+        let err = tokio::time::timeout(Duration::from_secs(20), alice.send("bob", &blob))
+            .await
+            .expect("refused promptly, not retried for the whole window")
+            .unwrap_err();
+        assert!(err.is_rejected(), "{err}");
+        let text = format!("{:?}", std::error::Error::source(&err));
+        assert!(text.contains("TooLarge"), "{text}");
+    }
+    // small messages still go through, and nothing large was delivered
+    alice.send("bob", &1).await.unwrap();
+    assert_eq!(bob.recv_with_id::<i32>("alice", "5").await.unwrap(), 1);
+    assert_eq!(bob.stats()[0].messages_received, 1);
+}
