@@ -3,8 +3,8 @@
 # time, as CI does: `bash scripts/fuzz-ci.sh` from anywhere in the repo.
 #
 # * Needs only the stable toolchain and a C++ compiler (libFuzzer is built
-#   from source by libfuzzer-sys). cargo-fuzz is installed from crates.io
-#   if missing. The -Z flags cargo-fuzz passes are accepted on stable
+#   from source by libfuzzer-sys). cargo-fuzz is installed from the Rust package
+#   registry if missing. The -Z flags cargo-fuzz passes are accepted on stable
 #   through RUSTC_BOOTSTRAP=1, and the build uses no sanitizer (ASan needs
 #   nightly; the decoder is safe Rust, so the checks that matter are
 #   panics, overflow checks and debug assertions, which stay on).
