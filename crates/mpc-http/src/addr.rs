@@ -1,6 +1,13 @@
 //! Peer addresses and sender identification without TLS.
 
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// A configured peer's server address.
 #[derive(Debug, Clone)]
@@ -59,9 +66,223 @@ pub(crate) async fn resolve(host: &str, port: u16) -> Vec<IpAddr> {
     }
 }
 
+/// Looks a host up: its addresses' keys, empty when the lookup failed.
+pub(crate) type Resolver =
+    Box<dyn Fn(String, u16) -> Pin<Box<dyn Future<Output = Vec<IpAddr>> + Send>> + Send + Sync>;
+
+/// The system resolver ([`resolve`]).
+pub(crate) fn system_resolver() -> Resolver {
+    Box::new(|host, port| Box::pin(async move { resolve(&host, port).await }))
+}
+
+/// Least time between two lookups of the peers' hosts.
+pub(crate) const MIN_RELOOKUP: Duration = Duration::from_secs(1);
+
+/// Which configured peer's server is at which address, for identifying
+/// senders without TLS and for telling peers' hosts from others.
+///
+/// Host names are looked up at start and again on a miss, at most once a
+/// [`MIN_RELOOKUP`] and one lookup at a time (concurrent misses wait for
+/// the lookup in progress instead of starting their own). A peer whose
+/// lookup fails keeps its last good addresses: a transient resolver error
+/// never makes a peer unknown.
+pub(crate) struct PeerDirectory {
+    peers: Vec<PeerAddr>,
+    resolver: Resolver,
+    /// (host key, server port) → peer.
+    by_addr: RwLock<HashMap<(IpAddr, u16), String>>,
+    /// The host keys of all peers.
+    hosts: RwLock<HashSet<IpAddr>>,
+    /// Held while a lookup runs; the time of the last one.
+    lookup: tokio::sync::Mutex<Option<Instant>>,
+    /// Lookups started (for tests and logs).
+    lookups: Mutex<u64>,
+}
+
+impl std::fmt::Debug for PeerDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerDirectory")
+            .field("peers", &self.peers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PeerDirectory {
+    pub(crate) fn new(peers: Vec<PeerAddr>, resolver: Resolver) -> Self {
+        PeerDirectory {
+            peers,
+            resolver,
+            by_addr: RwLock::new(HashMap::new()),
+            hosts: RwLock::new(HashSet::new()),
+            lookup: tokio::sync::Mutex::new(None),
+            lookups: Mutex::new(0),
+        }
+    }
+
+    /// The peer whose server is at `(ip, port)`, from what is known now.
+    pub(crate) fn get(&self, ip: IpAddr, port: u16) -> Option<String> {
+        self.by_addr
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(host_key(ip), port))
+            .cloned()
+    }
+
+    /// Whether `ip` is the host of a configured peer, from what is known now.
+    pub(crate) fn is_peer_host(&self, ip: IpAddr) -> bool {
+        self.hosts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&host_key(ip))
+    }
+
+    /// The peer at `(ip, port)`, looking the peers' hosts up again on a
+    /// miss (when `port` is some peer's port and the last lookup is older
+    /// than [`MIN_RELOOKUP`]).
+    pub(crate) async fn identify(&self, ip: IpAddr, port: u16) -> Option<String> {
+        if let Some(n) = self.get(ip, port) {
+            return Some(n);
+        }
+        if self.peers.iter().any(|p| p.port == port) {
+            self.refresh(false).await;
+            return self.get(ip, port);
+        }
+        None
+    }
+
+    /// Looks up every peer's host (`force`: even if the last lookup is
+    /// recent). One lookup at a time: a caller that had to wait for
+    /// another's lookup uses its result.
+    pub(crate) async fn refresh(&self, force: bool) {
+        let asked = Instant::now();
+        let mut last = self.lookup.lock().await;
+        if let Some(t) = *last {
+            // someone looked up while we waited, or just before
+            if t >= asked || (!force && t.elapsed() < MIN_RELOOKUP) {
+                return;
+            }
+        }
+        *self.lookups.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let mut found: Vec<(usize, Vec<IpAddr>)> = Vec::with_capacity(self.peers.len());
+        for (i, p) in self.peers.iter().enumerate() {
+            found.push((i, (self.resolver)(p.host.clone(), p.port).await));
+        }
+        {
+            let mut map = self.by_addr.write().unwrap_or_else(|e| e.into_inner());
+            for (i, ips) in found {
+                let p = &self.peers[i];
+                if ips.is_empty() {
+                    // keep the last good addresses
+                    continue;
+                }
+                map.retain(|(_, port), name| !(name == &p.name && *port == p.port));
+                for ip in ips {
+                    map.insert((ip, p.port), p.name.clone());
+                }
+            }
+            let hosts = map.keys().map(|(ip, _)| *ip).collect();
+            *self.hosts.write().unwrap_or_else(|e| e.into_inner()) = hosts;
+        }
+        *last = Some(Instant::now());
+    }
+
+    /// How many lookups were started.
+    #[cfg(test)]
+    pub(crate) fn lookups(&self) -> u64 {
+        *self.lookups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn peer(name: &str, host: &str, port: u16) -> PeerAddr {
+        PeerAddr {
+            name: name.into(),
+            host: host.into(),
+            port,
+        }
+    }
+
+    /// A resolver that answers from `answers` (host → addresses; a host
+    /// with no entry fails), slowly, counting concurrent lookups.
+    fn fake(
+        answers: Arc<Mutex<HashMap<String, Vec<IpAddr>>>>,
+        running: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+    ) -> Resolver {
+        Box::new(move |host, _port| {
+            let answers = answers.clone();
+            let (running, most) = (running.clone(), most.clone());
+            Box::pin(async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                answers
+                    .lock()
+                    .unwrap()
+                    .get(&host)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn simultaneous_misses_share_one_lookup_and_a_failed_lookup_keeps_the_last_good_address(
+    ) {
+        let ip1: IpAddr = "10.0.0.1".parse().unwrap();
+        let ip2: IpAddr = "10.0.0.2".parse().unwrap();
+        let answers = Arc::new(Mutex::new(HashMap::from([(
+            "bob.example".to_string(),
+            vec![ip1],
+        )])));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let dir = Arc::new(PeerDirectory::new(
+            vec![peer("bob", "bob.example", 8002)],
+            fake(answers.clone(), running, most.clone()),
+        ));
+        dir.refresh(true).await;
+        assert_eq!(dir.get(ip1, 8002).as_deref(), Some("bob"));
+        assert!(dir.is_peer_host(ip1));
+        assert_eq!(dir.lookups(), 1);
+
+        // bob moves to ip2; twenty requests from there miss at once
+        answers.lock().unwrap().insert("bob.example".into(), vec![ip2]);
+        tokio::time::advance(MIN_RELOOKUP * 2).await;
+        let misses: Vec<_> = (0..20)
+            .map(|_| {
+                let dir = dir.clone();
+                tokio::spawn(async move { dir.identify(ip2, 8002).await })
+            })
+            .collect();
+        for m in misses {
+            assert_eq!(m.await.unwrap().as_deref(), Some("bob"));
+        }
+        assert_eq!(dir.lookups(), 2, "one lookup for twenty misses");
+        assert_eq!(most.load(Ordering::SeqCst), 1, "never two lookups at once");
+        assert_eq!(dir.get(ip1, 8002), None, "the old address is forgotten");
+
+        // the resolver fails: bob keeps his last good address
+        answers.lock().unwrap().clear();
+        tokio::time::advance(MIN_RELOOKUP * 2).await;
+        assert_eq!(dir.identify(ip1, 8002).await, None);
+        assert_eq!(dir.lookups(), 3);
+        assert_eq!(dir.get(ip2, 8002).as_deref(), Some("bob"));
+        assert!(dir.is_peer_host(ip2));
+
+        // a miss within MIN_RELOOKUP of the last lookup does not look up
+        assert_eq!(dir.identify(ip1, 8002).await, None);
+        assert_eq!(dir.lookups(), 3);
+        // nor does a miss on a port no peer has
+        tokio::time::advance(MIN_RELOOKUP * 2).await;
+        assert_eq!(dir.identify(ip2, 9999).await, None);
+        assert_eq!(dir.lookups(), 3);
+    }
 
     #[test]
     fn host_port_forms() {

@@ -85,8 +85,14 @@ pub struct ServerLimits {
     pub body_read_timeout: Duration,
     /// Time allowed for a TLS handshake: 10 s.
     pub handshake_timeout: Duration,
-    /// Connections served at once; further ones wait to be accepted: 256.
+    /// Connections from configured peers' hosts served at once: 256.
+    /// Further ones wait (at most as many again, each at most the header
+    /// read timeout) for a slot, then are closed.
     pub max_connections: usize,
+    /// Connections from other hosts (addresses that are no configured
+    /// peer's) served at once, apart from the peers' slots: 64. Further
+    /// ones are closed at once. Outsiders cannot take the peers' slots.
+    pub max_stranger_connections: usize,
 }
 
 impl ServerLimits {
@@ -113,9 +119,14 @@ impl ServerLimits {
         self.handshake_timeout = t;
         self
     }
-    /// With another bound on concurrent connections.
+    /// With another bound on concurrent connections from peers' hosts.
     pub fn with_max_connections(mut self, n: usize) -> Self {
         self.max_connections = n;
+        self
+    }
+    /// With another bound on concurrent connections from other hosts.
+    pub fn with_max_stranger_connections(mut self, n: usize) -> Self {
+        self.max_stranger_connections = n;
         self
     }
 }
@@ -128,6 +139,7 @@ impl Default for ServerLimits {
             body_read_timeout: Duration::from_secs(300),
             handshake_timeout: Duration::from_secs(10),
             max_connections: 256,
+            max_stranger_connections: 64,
         }
     }
 }
@@ -332,6 +344,7 @@ impl HttpTransport {
                 config.name.clone(),
                 inbox,
                 peers,
+                addr::system_resolver(),
                 tls,
                 config.limits,
                 rust_peers,

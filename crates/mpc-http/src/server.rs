@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -18,9 +18,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use mpc_transport::{Delivery, Rejection, SharedInbox};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
-use crate::addr::{host_key, resolve, PeerAddr};
+use crate::addr::{PeerAddr, PeerDirectory, Resolver};
 use crate::tls::TlsSetup;
 use crate::{RustPeers, ServerLimits, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
 
@@ -61,9 +61,7 @@ impl Recent {
 pub(crate) struct ServerState {
     party: String,
     inbox: SharedInbox,
-    peers: Vec<PeerAddr>,
-    by_addr: RwLock<HashMap<(IpAddr, u16), String>>,
-    last_resolve: Mutex<Option<Instant>>,
+    directory: PeerDirectory,
     recent: HashMap<String, Mutex<Recent>>,
     tls: Option<Arc<TlsSetup>>,
     limits: ServerLimits,
@@ -75,6 +73,7 @@ impl ServerState {
         party: String,
         inbox: SharedInbox,
         peers: Vec<PeerAddr>,
+        resolver: Resolver,
         tls: Option<Arc<TlsSetup>>,
         limits: ServerLimits,
         rust_peers: Arc<RustPeers>,
@@ -86,59 +85,22 @@ impl ServerState {
         let state = Arc::new(ServerState {
             party,
             inbox,
-            peers,
-            by_addr: RwLock::new(HashMap::new()),
-            last_resolve: Mutex::new(None),
+            directory: PeerDirectory::new(peers, resolver),
             recent,
             tls,
             limits,
             rust_peers,
         });
-        if state.tls.is_none() {
-            state.resolve_peers().await;
-        }
+        // the peers' hosts: to identify senders without TLS, and to keep
+        // connection slots for peers in both modes
+        state.directory.refresh(true).await;
         state
     }
 
-    async fn resolve_peers(&self) {
-        let mut map = HashMap::new();
-        for p in &self.peers {
-            for ip in resolve(&p.host, p.port).await {
-                map.insert((ip, p.port), p.name.clone());
-            }
-        }
-        *self.by_addr.write().unwrap_or_else(|e| e.into_inner()) = map;
-        *self.last_resolve.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-    }
-
     /// Plain mode: the peer whose server is at the sender's address and
-    /// the cookie's port. Re-resolves host names (at most once a second)
-    /// on a miss, for peers whose address changed or did not resolve.
+    /// the cookie's port (see [`PeerDirectory::identify`]).
     async fn identify_plain(&self, ip: IpAddr, port: u16) -> Option<String> {
-        let key = (host_key(ip), port);
-        if let Some(n) = self
-            .by_addr
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Some(n.clone());
-        }
-        let stale = self
-            .last_resolve
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none_or(|t| t.elapsed() > Duration::from_secs(1));
-        if stale && self.peers.iter().any(|p| p.port == port) {
-            self.resolve_peers().await;
-            return self
-                .by_addr
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&key)
-                .cloned();
-        }
-        None
+        self.directory.identify(ip, port).await
     }
 }
 
@@ -175,13 +137,68 @@ pub(crate) fn start(listener: TcpListener, state: Arc<ServerState>) -> ServerHan
     }
 }
 
+/// Connection slots, counted apart for configured peers' hosts and for
+/// other hosts, so that outsiders cannot take the peers' slots.
+#[derive(Debug)]
+struct Slots {
+    peers: Arc<Semaphore>,
+    /// Peer-host connections waiting for a slot.
+    waiting: Arc<Semaphore>,
+    strangers: Arc<Semaphore>,
+}
+
+/// What a newly accepted connection gets.
+#[derive(Debug)]
+enum Admission {
+    /// A slot: serve it.
+    Now(OwnedSemaphorePermit),
+    /// From a peer's host, all its slots taken: it may wait for one (the
+    /// waiting room's place is held while it does).
+    Wait(OwnedSemaphorePermit),
+    /// No slot: close it.
+    Refused,
+}
+
+impl Slots {
+    fn new(limits: &ServerLimits) -> Self {
+        let peers = limits.max_connections.max(1);
+        Slots {
+            peers: Arc::new(Semaphore::new(peers)),
+            waiting: Arc::new(Semaphore::new(peers)),
+            strangers: Arc::new(Semaphore::new(limits.max_stranger_connections)),
+        }
+    }
+
+    fn admit(&self, from_peer_host: bool) -> Admission {
+        let (pool, waiting) = if from_peer_host {
+            (&self.peers, Some(&self.waiting))
+        } else {
+            (&self.strangers, None)
+        };
+        if let Ok(p) = pool.clone().try_acquire_owned() {
+            return Admission::Now(p);
+        }
+        match waiting.map(|w| w.clone().try_acquire_owned()) {
+            Some(Ok(w)) => Admission::Wait(w),
+            _ => Admission::Refused,
+        }
+    }
+
+    /// A slot for a waiting connection, within `patience`.
+    async fn wait(&self, place: OwnedSemaphorePermit, patience: Duration) -> Option<OwnedSemaphorePermit> {
+        let slot = tokio::time::timeout(patience, self.peers.clone().acquire_owned()).await;
+        drop(place);
+        slot.ok()?.ok()
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     state: Arc<ServerState>,
     mut stop: watch::Receiver<bool>,
 ) {
     let router = Router::new().fallback(handle).with_state(state.clone());
-    let permits = Arc::new(Semaphore::new(state.limits.max_connections.max(1)));
+    let slots = Arc::new(Slots::new(&state.limits));
     let acceptor = state
         .tls
         .as_ref()
@@ -189,10 +206,6 @@ async fn accept_loop(
     let closing = Arc::new(AtomicBool::new(false));
     let mut conns = tokio::task::JoinSet::new();
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.changed() => break,
-        };
         let (stream, remote) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
@@ -204,14 +217,31 @@ async fn accept_loop(
             },
             _ = stop.changed() => break,
         };
+        let from_peer_host = state.directory.is_peer_host(remote.ip());
+        let admission = slots.admit(from_peer_host);
+        if matches!(admission, Admission::Refused) {
+            tracing::debug!(party = %state.party, %remote, from_peer_host, "no connection slot: closed");
+            drop(stream);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let state = state.clone();
         let acceptor = acceptor.clone();
         let mut stop = stop.clone();
         let closing = closing.clone();
+        let slots = slots.clone();
         conns.spawn(async move {
-            let _permit = permit;
+            let _permit = match admission {
+                Admission::Now(p) => p,
+                Admission::Wait(place) => {
+                    match slots.wait(place, state.limits.header_read_timeout).await {
+                        Some(p) => p,
+                        None => return,
+                    }
+                }
+                Admission::Refused => return,
+            };
             match acceptor {
                 None => {
                     let conn = Conn { remote, tls_peer: None };
@@ -307,6 +337,24 @@ fn reply(status: StatusCode, text: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// `resp` with `Retry-After: 1` (a 503: the sender retries).
+fn busy(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    resp
+}
+
+/// `resp` with `Connection: close`: the connection ends once it is sent.
+/// Every answer that does not come from serving a known peer's message
+/// (GET and HEAD, other methods, an unidentified sender, a malformed or
+/// refused request) closes its connection, so nobody but peers can hold
+/// a connection slot across requests.
+fn closing(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    resp
+}
+
 /// The `server_port` cookie: exactly one value, a port number.
 fn cookie_port(headers: &HeaderMap) -> Result<u16, &'static str> {
     let mut found: Option<&str> = None;
@@ -355,25 +403,63 @@ async fn sender(state: &ServerState, conn: &Conn, headers: &HeaderMap) -> Result
 
 enum BodyError {
     TooLarge,
+    /// Memory for the body could not be reserved.
+    NoMemory,
     Read(axum::Error),
 }
 
-/// Reads a request body into one buffer, allocated once from the declared
-/// length (already checked against `limit`), so a large packet costs its
-/// size once rather than its frames plus a contiguous copy. A body that
-/// grows past `limit` is refused as soon as it does.
-async fn read_body(body: &mut Body, declared: usize, limit: usize) -> Result<Bytes, BodyError> {
-    let mut buf = bytes::BytesMut::with_capacity(declared);
+/// The first reservation for a body: at most this much (or the declared
+/// length, if smaller) before any of it has arrived.
+const FIRST_RESERVE: usize = 256 << 10;
+
+/// How much room a body buffer holding `len` bytes and needing `need`
+/// should have: growing by four at a time, never past the declared
+/// length (nor `limit`), so a sender must really send the bytes it
+/// declares before they are reserved.
+fn grown_capacity(len: usize, need: usize, declared: Option<usize>, limit: usize) -> usize {
+    let cap = len.saturating_mul(4).max(FIRST_RESERVE).max(need);
+    let ceiling = match declared {
+        Some(d) if d >= need => d,
+        _ => limit.max(need),
+    };
+    cap.min(ceiling)
+}
+
+/// Reads a request body into one buffer that grows as bytes arrive (up to
+/// the declared length, already checked against `limit`), with fallible
+/// reservations: a body that cannot get memory is refused
+/// ([`BodyError::NoMemory`]), never an abort of the process. The buffer
+/// holds exactly the packet when it is handed on (spare room of a body
+/// without a declared length is given back), so what the pool's buffer
+/// limits count is what is held. A body that grows past `limit` is
+/// refused as soon as it does.
+async fn read_body(
+    body: &mut Body,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
+    let mut buf: Vec<u8> = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(BodyError::Read)?;
         if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > limit {
+            let need = buf.len() + data.len();
+            if need > limit {
                 return Err(BodyError::TooLarge);
+            }
+            if need > buf.capacity() {
+                let cap = grown_capacity(buf.len(), need, declared, limit);
+                buf.try_reserve_exact(cap - buf.len())
+                    .map_err(|_| BodyError::NoMemory)?;
             }
             buf.extend_from_slice(&data);
         }
     }
-    Ok(buf.freeze())
+    if buf.capacity() > buf.len() {
+        // only a body shorter than its reservation (no declared length):
+        // shrinking in place, no new memory
+        buf.shrink_to_fit();
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Most of a refused body read and thrown away before answering.
@@ -426,17 +512,33 @@ async fn handle(
     body: Body,
 ) -> Response {
     if method == Method::GET || method == Method::HEAD {
-        return reply(StatusCode::OK, "Connection working (GET)");
+        return closing(reply(StatusCode::OK, "Connection working (GET)"));
     }
     if method != Method::POST {
-        return reply(StatusCode::METHOD_NOT_ALLOWED, "only POST and GET");
+        return closing(reply(StatusCode::METHOD_NOT_ALLOWED, "only POST and GET"));
     }
     let peer = match sender(&state, &conn, &headers).await {
         Ok(p) => p,
-        Err(refusal) => return refusal,
+        Err(refusal) => return closing(refusal),
     };
+    let resp = serve_peer(&state, peer, uri, headers, body).await;
+    if resp.status().is_client_error() {
+        closing(resp)
+    } else {
+        resp
+    }
+}
+
+/// A request from `peer`, a known peer.
+async fn serve_peer(
+    state: &ServerState,
+    peer: String,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if uri.path() == DEPARTURE_PATH {
-        return departure(&state, &peer, body).await;
+        return departure(state, &peer, body).await;
     }
     // how big
     let limit = state.limits.max_body_size;
@@ -457,8 +559,8 @@ async fn handle(
                 format!("packet of {n} bytes exceeds the limit of {limit} bytes"),
             );
         }
-        Some(Some(n)) => n as usize,
-        None => 0,
+        Some(Some(n)) => Some(n as usize),
+        None => None,
     };
     let mut body = body;
     let read = tokio::time::timeout(
@@ -474,6 +576,13 @@ async fn handle(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("packet exceeds the limit of {limit} bytes"),
             );
+        }
+        Ok(Err(BodyError::NoMemory)) => {
+            tracing::warn!(party = %state.party, from = %peer, declared = ?declared, "no memory for a request body: refused with 503, the sender retries");
+            return busy(reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no memory for the packet now; try again",
+            ));
         }
         Ok(Err(BodyError::Read(e))) => {
             return reply(
@@ -529,10 +638,7 @@ fn rejection_response(r: &Rejection) -> Response {
         }
         Rejection::TooLarge { .. } => reply(StatusCode::PAYLOAD_TOO_LARGE, r.to_string()),
         Rejection::BufferFull { .. } | Rejection::ShuttingDown => {
-            let mut resp = reply(StatusCode::SERVICE_UNAVAILABLE, r.to_string());
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            resp
+            busy(reply(StatusCode::SERVICE_UNAVAILABLE, r.to_string()))
         }
         _ => reply(StatusCode::BAD_REQUEST, r.to_string()),
     }
@@ -563,6 +669,96 @@ mod tests {
         assert!(cookie_port(&h(&["server_port=1", "server_port=2"])).is_err());
         assert!(cookie_port(&h(&["server_port=99999"])).is_err());
         assert!(cookie_port(&h(&["server_port=abc"])).is_err());
+    }
+
+    fn limits(peers: usize, strangers: usize) -> ServerLimits {
+        ServerLimits::default()
+            .with_max_connections(peers)
+            .with_max_stranger_connections(strangers)
+    }
+
+    #[tokio::test]
+    async fn strangers_never_take_the_peers_slots() {
+        let slots = Slots::new(&limits(2, 3));
+        // strangers fill their slots, then are refused at once
+        let strangers: Vec<_> = (0..3).map(|_| slots.admit(false)).collect();
+        assert!(strangers.iter().all(|a| matches!(a, Admission::Now(_))));
+        assert!(matches!(slots.admit(false), Admission::Refused));
+        // the peers' slots are all still there
+        let p1 = slots.admit(true);
+        let p2 = slots.admit(true);
+        assert!(matches!(p1, Admission::Now(_)) && matches!(p2, Admission::Now(_)));
+        // a third peer-host connection waits, and gets the slot one frees
+        let Admission::Wait(place) = slots.admit(true) else {
+            panic!("a peer-host connection waits for a slot")
+        };
+        drop(p1);
+        let p3 = slots.wait(place, Duration::from_secs(5)).await;
+        assert!(p3.is_some());
+        // waiting is bounded too: as many as there are slots
+        let w: Vec<_> = (0..2).map(|_| slots.admit(true)).collect();
+        assert!(w.iter().all(|a| matches!(a, Admission::Wait(_))));
+        assert!(matches!(slots.admit(true), Admission::Refused));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_connection_gives_up_after_its_patience() {
+        let slots = Slots::new(&limits(1, 0));
+        let _taken = slots.admit(true);
+        let Admission::Wait(place) = slots.admit(true) else {
+            panic!("waits")
+        };
+        assert!(slots.wait(place, Duration::from_secs(1)).await.is_none());
+        // its place in the waiting room is free again
+        assert!(matches!(slots.admit(true), Admission::Wait(_)));
+        // no stranger slots at all: strangers are refused
+        assert!(matches!(slots.admit(false), Admission::Refused));
+    }
+
+    #[test]
+    fn body_reservations_follow_what_arrived() {
+        const MIB: usize = 1 << 20;
+        let limit = 512 * MIB;
+        // a sender declaring 512 MiB and sending two bytes gets 256 KiB
+        assert_eq!(grown_capacity(0, 2, Some(limit), limit), FIRST_RESERVE);
+        // then four times what it really sent, never past the declared length
+        assert_eq!(grown_capacity(MIB, MIB + 1, Some(limit), limit), 4 * MIB);
+        assert_eq!(grown_capacity(16 * MIB, 16 * MIB + 1, Some(20 * MIB), limit), 20 * MIB);
+        // a small declared body is reserved exactly
+        assert_eq!(grown_capacity(0, 10, Some(100), limit), 100);
+        // without a declared length: the same growth, up to the limit
+        assert_eq!(grown_capacity(200 * MIB, 200 * MIB + 1, None, limit), limit);
+        // a body longer than declared (hyper refuses it first): room for it
+        assert_eq!(grown_capacity(0, 10, Some(5), limit), FIRST_RESERVE);
+    }
+
+    /// A body of `frames`, with a declared length or none.
+    fn body_of(frames: Vec<&'static [u8]>) -> Body {
+        let stream = futures_util::stream::iter(
+            frames.into_iter().map(|f| Ok::<_, std::io::Error>(Bytes::from_static(f))),
+        );
+        Body::from_stream(stream)
+    }
+
+    #[tokio::test]
+    async fn a_body_holds_exactly_its_bytes() {
+        let frames: Vec<&'static [u8]> = vec![&[1; 1000], &[2; 300_000], &[3; 5]];
+        let total = 301_005;
+        for declared in [Some(total), None] {
+            let mut body = body_of(frames.clone());
+            let Ok(b) = read_body(&mut body, declared, 1 << 20).await else {
+                panic!("read")
+            };
+            assert_eq!(b.len(), total);
+            // converting back gives the allocation itself: no spare room
+            let v: Vec<u8> = b.into();
+            assert_eq!(v.capacity(), total, "declared {declared:?}");
+        }
+        let mut body = body_of(frames);
+        assert!(matches!(
+            read_body(&mut body, None, 300_000).await,
+            Err(BodyError::TooLarge)
+        ));
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! are `alice` (a well-behaved peer, the source of good traffic) and `bob`
 //! (the party under attack).
 //!
-//! The tests in this file are serialized (one at a time, see [`run`]) so
-//! that the memory measurement of `memory_stays_bounded_under_a_hostile_barrage`
-//! sees only its own traffic; this file is its own test binary, so no other
-//! test shares the process.
+//! The tests in this file are serialized (one at a time, see [`run`]), so
+//! that the bounds they reach (connection slots, read timeouts) are reached
+//! by their own traffic only. The memory bound is measured on a party that
+//! runs in a child process of its own (`memory_stays_bounded_under_a_hostile_barrage`),
+//! so nothing else in this process counts towards it.
 
 mod common;
 
@@ -1361,22 +1362,169 @@ fn unknown_expired_and_wrongly_signed_client_certificates_are_refused() {
 }
 
 // ---------------------------------------------------------------- memory
+//
+// The party under attack runs in a child process of its own (this test
+// binary, run again with [`TARGET_ENV`] set, see [`barrage_target`]), so
+// the resident memory measured is the target's alone: not the attacking
+// clients', and not that of any other test of this binary, whatever runs
+// beside it.
 
-/// A field of /proc/self/status, in KiB (Linux).
-fn status_kib(field: &str) -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux)");
+/// A field of `/proc/<pid>/status`, in KiB (Linux).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let path = format!("/proc/{pid}/status");
+    let s = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path} (Linux): {e}"));
     s.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
+        .unwrap_or_else(|| panic!("{field} in {path}"))
+}
+
+/// Set in the environment of the child process that runs
+/// [`barrage_target`].
+const TARGET_ENV: &str = "MPC_POOL_BARRAGE_TARGET";
+
+/// The target of `memory_stays_bounded_under_a_hostile_barrage`, run only
+/// in its child process (with [`TARGET_ENV`] set; elsewhere it returns at
+/// once, hence ignored). It starts alice and bob, prints
+/// `READY <bob's address> <alice's port>`, then follows commands on stdin,
+/// one per line: `serve <what>` (good traffic, answered `SERVED`) and
+/// `finish` (bob received exactly the good traffic and holds nothing
+/// unread, answered `FINISHED`). Any failure panics, which fails the child
+/// and so the parent test.
+#[test]
+#[ignore = "runs only as the child process of memory_stays_bounded_under_a_hostile_barrage"]
+fn barrage_target() {
+    if std::env::var_os(TARGET_ENV).is_none() {
+        return;
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    run(async move {
+        let mut p = Pair::start(limits(), None).await;
+        p.still_serving("start").await;
+        println!("READY {} {}", p.bob_addr, p.alice_port);
+        while let Some(line) = rx.recv().await {
+            if let Some(what) = line.strip_prefix("serve ") {
+                p.still_serving(what).await;
+                println!("SERVED");
+            } else if line == "finish" {
+                p.finish().await;
+                println!("FINISHED");
+                return;
+            } else {
+                panic!("unknown command {line:?}");
+            }
+        }
+        panic!("stdin closed before `finish`");
+    });
+}
+
+/// The child process running [`barrage_target`], and its stdio.
+struct Target {
+    child: std::process::Child,
+    input: Option<std::process::ChildStdin>,
+    output: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Target {
+    /// Starts the child; returns it with bob's address and alice's port.
+    fn start() -> (Target, SocketAddr, u16) {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(std::env::current_exe().expect("this test binary"))
+            .args(["barrage_target", "--exact", "--ignored", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env(TARGET_ENV, "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the target process starts");
+        let input = child.stdin.take();
+        let output = std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let mut t = Target {
+            child,
+            input,
+            output,
+        };
+        let ready = t.expect_line("READY ");
+        let mut words = ready.split(' ');
+        let bob_addr = words
+            .next()
+            .and_then(|a| a.parse().ok())
+            .expect("bob's address");
+        let alice_port = words
+            .next()
+            .and_then(|a| a.parse().ok())
+            .expect("alice's port");
+        (t, bob_addr, alice_port)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The rest of the first line of the child's output that starts with
+    /// `prefix` (libtest's own lines are skipped). Blocking: call it where
+    /// the child answers promptly.
+    fn expect_line(&mut self, prefix: &str) -> String {
+        for line in self.output.by_ref() {
+            let line = line.expect("the target's output");
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return rest.to_owned();
+            }
+        }
+        let status = self.child.wait();
+        panic!("the target process ended without printing {prefix:?}: {status:?}");
+    }
+
+    /// Sends `command`, waits for the line starting with `answer`.
+    fn command(&mut self, command: &str, answer: &str) {
+        use std::io::Write;
+        let input = self.input.as_mut().expect("the target's stdin is open");
+        writeln!(input, "{command}").expect("the target reads its commands");
+        input.flush().expect("the target reads its commands");
+        self.expect_line(answer);
+    }
+
+    /// Good traffic inside the target (see [`Pair::still_serving`]).
+    fn still_serving(&mut self, after: &str) {
+        let command = format!("serve {after}");
+        tokio::task::block_in_place(|| self.command(&command, "SERVED"));
+    }
+
+    /// The target's final checks ([`Pair::finish`]); it must then exit
+    /// successfully.
+    fn finish(mut self) {
+        tokio::task::block_in_place(|| {
+            self.command("finish", "FINISHED");
+            self.input = None;
+            let status = self.child.wait().expect("the target process ends");
+            assert!(status.success(), "the target process failed: {status}");
+        });
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        // a no-op after `finish`; otherwise the test failed: stop the child
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]
 fn memory_stays_bounded_under_a_hostile_barrage() {
     run(async {
-        let mut p = Pair::start(limits(), None).await;
-        // warm up both sides
-        p.still_serving("start").await;
+        let (mut target, addr, alice_port) = Target::start();
+        let pid = target.pid();
+        let cookie = format!("server_port={alice_port}");
         // What would happen without the bounds: each chunked body below
         // would be buffered whole (8 x 64 MiB = 512 MiB), and so would each
         // endless head (4 x 64 MiB); the stalled heads would each hold a
@@ -1386,26 +1534,27 @@ fn memory_stays_bounded_under_a_hostile_barrage() {
         // declared entries (tens of GiB: an allocation failure aborts the
         // process); 4 GiB bins would be awaited or reserved; 100 000 levels
         // would overflow a recursive decoder's stack; idle connections
-        // would pile up. With them, the process grows by a few tens of MiB
+        // would pile up. With them, the target grows by a few tens of MiB
         // at most.
         const BOUND_KIB: u64 = 64 << 10;
-        let before = status_kib("VmRSS");
-        // reset the peak (VmHWM) to the current size, if the kernel allows
-        let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let before = status_kib(pid, "VmRSS");
+        // reset the target's peak (VmHWM) to its current size, if the
+        // kernel allows
+        let peak_reset = std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok();
         let stop = Arc::new(AtomicBool::new(false));
         let sampled = Arc::new(AtomicU64::new(before));
         let sampler = std::thread::spawn({
             let (stop, sampled) = (stop.clone(), sampled.clone());
             move || {
                 while !stop.load(Ordering::Acquire) {
-                    sampled.fetch_max(status_kib("VmRSS"), Ordering::AcqRel);
+                    if let Ok(kib) = std::panic::catch_unwind(|| status_kib(pid, "VmRSS")) {
+                        sampled.fetch_max(kib, Ordering::AcqRel);
+                    }
                     std::thread::sleep(Duration::from_millis(2));
                 }
             }
         });
 
-        let addr = p.bob_addr;
-        let cookie = p.cookie();
         // heads of almost 4 MiB that stall: each would hold its buffer until
         // the header read timeout (48 x 4 MiB) if heads were not limited
         let mut stalled = tokio::task::JoinSet::new();
@@ -1484,7 +1633,7 @@ fn memory_stays_bounded_under_a_hostile_barrage() {
                 "the server read all {written} bytes of a request over its limits"
             );
         }
-        p.still_serving("(during) the barrage").await;
+        target.still_serving("(during) the barrage");
         let mut idle = idle;
         while let Some(r) = idle.join_next().await {
             assert!(
@@ -1495,19 +1644,19 @@ fn memory_stays_bounded_under_a_hostile_barrage() {
         stop.store(true, Ordering::Release);
         sampler.join().unwrap();
         let peak = if peak_reset {
-            status_kib("VmHWM").max(sampled.load(Ordering::Acquire))
+            status_kib(pid, "VmHWM").max(sampled.load(Ordering::Acquire))
         } else {
             sampled.load(Ordering::Acquire)
         };
         let grown = peak.saturating_sub(before);
         eprintln!(
-            "memory: {before} KiB before, peak {peak} KiB during the barrage (+{grown} KiB; peak reset: {peak_reset})"
+            "memory of the target: {before} KiB before, peak {peak} KiB during the barrage (+{grown} KiB; peak reset: {peak_reset})"
         );
         assert!(
             grown < BOUND_KIB,
-            "resident memory grew by {grown} KiB (bound {BOUND_KIB} KiB)"
+            "the target's resident memory grew by {grown} KiB (bound {BOUND_KIB} KiB)"
         );
-        p.still_serving("the barrage").await;
-        p.finish().await;
+        target.still_serving("the barrage");
+        target.finish();
     });
 }
