@@ -233,8 +233,8 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn simultaneous_misses_share_one_lookup_and_a_failed_lookup_keeps_the_last_good_address(
-    ) {
+    async fn simultaneous_misses_share_one_lookup_and_a_failed_lookup_keeps_the_last_good_address()
+    {
         let ip1: IpAddr = "10.0.0.1".parse().unwrap();
         let ip2: IpAddr = "10.0.0.2".parse().unwrap();
         let answers = Arc::new(Mutex::new(HashMap::from([(
@@ -252,7 +252,10 @@ mod tests {
         assert_eq!(dir.lookups(), 1);
 
         // bob moves to ip2; twenty requests from there miss at once
-        answers.lock().unwrap().insert("bob.example".into(), vec![ip2]);
+        answers
+            .lock()
+            .unwrap()
+            .insert("bob.example".into(), vec![ip2]);
         tokio::time::advance(MIN_RELOOKUP * 2).await;
         let misses: Vec<_> = (0..20)
             .map(|_| {

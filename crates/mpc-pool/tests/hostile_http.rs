@@ -650,13 +650,14 @@ fn lying_or_broken_lengths_are_refused() {
         );
         p.still_serving("a short body held open").await;
 
-        // longer body: the declared bytes are a truncated packet (400); the
-        // bytes beyond are read as the next request, which is garbage: 400
-        // from the HTTP layer, then the connection is closed
+        // longer body: the declared bytes are a truncated packet (400), and
+        // a 400 closes the connection, so the bytes beyond are never read
+        // as another request
         let mut req = head("10");
         req.extend_from_slice(&good);
         let answer = raw::exchange(p.bob_addr, &req).await;
-        assert_eq!(answer.statuses(), vec![400, 400], "{answer:?}");
+        assert_eq!(answer.statuses(), vec![400], "{answer:?}");
+        assert_eq!(answer.only().header("connection"), Some("close"));
         assert!(
             answer.responses[0]
                 .body
@@ -926,6 +927,95 @@ fn garbage_and_oversized_heads_are_refused_by_the_http_layer() {
         .await;
         assert_one(&answer, 405, "PUT");
         p.still_serving("PUT").await;
+        p.finish().await;
+    });
+}
+
+// ------------------------------------------------- connection slots
+
+/// An outsider's connection asking `GET /` with keep-alive every `period`
+/// (shorter than the header read timeout, so an idle keep-alive connection
+/// would never be closed), reconnecting whenever the server closes it,
+/// until `stop`. Returns (requests answered, answers that closed their
+/// connection).
+async fn keep_alive_getter(
+    addr: SocketAddr,
+    period: Duration,
+    stop: Arc<AtomicBool>,
+) -> (u32, u32) {
+    let (mut answered, mut closed) = (0, 0);
+    while !stop.load(Ordering::Acquire) {
+        let Ok(Ok(mut s)) =
+            tokio::time::timeout(HANG_GUARD, tokio::net::TcpStream::connect(addr)).await
+        else {
+            continue;
+        };
+        while !stop.load(Ordering::Acquire) {
+            if s.write_all(b"GET / HTTP/1.1\r\nHost: bob\r\n\r\n")
+                .await
+                .is_err()
+            {
+                break;
+            }
+            // the answer, then either the close or silence until the next GET
+            let (bytes, ending) = raw::read_to_end(&mut s, period).await;
+            let answer = raw::parse(&bytes, ending);
+            answered += answer.responses.len() as u32;
+            if ending != Ending::StillOpen {
+                closed += 1;
+                break;
+            }
+        }
+    }
+    (answered, closed)
+}
+
+#[test]
+fn outsiders_asking_get_with_keep_alive_cannot_hold_the_connection_slots() {
+    run(async {
+        let mut p = Pair::start(limits(), None).await;
+        // an unidentified request's answer closes its connection
+        let answer = raw::exchange(p.bob_addr, b"GET / HTTP/1.1\r\nHost: bob\r\n\r\n").await;
+        assert_one(&answer, 200, "GET with keep-alive");
+        assert_eq!(answer.only().header("connection"), Some("close"));
+        let unknown = raw::exchange(
+            p.bob_addr,
+            b"POST / HTTP/1.1\r\nHost: bob\r\nCookie: server_port=1\r\nContent-Length: 0\r\n\r\n",
+        )
+        .await;
+        assert_one(&unknown, 401, "an unknown sender with keep-alive");
+        // 200 outsiders (more than the 64 + 64 slots) ask GET every 300 ms
+        // (the header read timeout is 1 s): with keep-alive honoured they
+        // would hold every slot for as long as they like, and alice's
+        // messages would wait behind them in the listen queue
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut getters = tokio::task::JoinSet::new();
+        for _ in 0..200 {
+            getters.spawn(keep_alive_getter(
+                p.bob_addr,
+                Duration::from_millis(300),
+                stop.clone(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for i in 0..20 {
+            p.still_serving(&format!(
+                "(during) 200 outsiders asking GET with keep-alive, {i}"
+            ))
+            .await;
+        }
+        stop.store(true, Ordering::Release);
+        let (mut answered, mut closed) = (0, 0);
+        while let Some(r) = getters.join_next().await {
+            let (a, c) = r.expect("getter");
+            answered += a;
+            closed += c;
+        }
+        assert!(answered > 100, "the outsiders were answered: {answered}");
+        assert!(
+            closed >= answered,
+            "every answer closed its connection: {closed} closes, {answered} answers"
+        );
         p.finish().await;
     });
 }
@@ -1369,14 +1459,13 @@ fn unknown_expired_and_wrongly_signed_client_certificates_are_refused() {
 // clients', and not that of any other test of this binary, whatever runs
 // beside it.
 
-/// A field of `/proc/<pid>/status`, in KiB (Linux).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let path = format!("/proc/{pid}/status");
-    let s = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path} (Linux): {e}"));
+/// A field of `/proc/<pid>/status`, in KiB (Linux); `None` once the
+/// process is gone.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} in {path}"))
 }
 
 /// Set in the environment of the child process that runs
@@ -1470,14 +1559,15 @@ impl Target {
         self.child.id()
     }
 
-    /// The rest of the first line of the child's output that starts with
-    /// `prefix` (libtest's own lines are skipped). Blocking: call it where
+    /// What follows `prefix` on the first line of the child's output that
+    /// holds it (libtest's own output is skipped; it may also start the
+    /// line: `test barrage_target ... READY ..`). Blocking: call it where
     /// the child answers promptly.
     fn expect_line(&mut self, prefix: &str) -> String {
         for line in self.output.by_ref() {
             let line = line.expect("the target's output");
-            if let Some(rest) = line.strip_prefix(prefix) {
-                return rest.to_owned();
+            if let Some(at) = line.find(prefix) {
+                return line[at + prefix.len()..].to_owned();
             }
         }
         let status = self.child.wait();
@@ -1537,7 +1627,7 @@ fn memory_stays_bounded_under_a_hostile_barrage() {
         // would pile up. With them, the target grows by a few tens of MiB
         // at most.
         const BOUND_KIB: u64 = 64 << 10;
-        let before = status_kib(pid, "VmRSS");
+        let before = status_kib(pid, "VmRSS").expect("VmRSS of the target (Linux)");
         // reset the target's peak (VmHWM) to its current size, if the
         // kernel allows
         let peak_reset = std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok();
@@ -1547,7 +1637,7 @@ fn memory_stays_bounded_under_a_hostile_barrage() {
             let (stop, sampled) = (stop.clone(), sampled.clone());
             move || {
                 while !stop.load(Ordering::Acquire) {
-                    if let Ok(kib) = std::panic::catch_unwind(|| status_kib(pid, "VmRSS")) {
+                    if let Some(kib) = status_kib(pid, "VmRSS") {
                         sampled.fetch_max(kib, Ordering::AcqRel);
                     }
                     std::thread::sleep(Duration::from_millis(2));
@@ -1644,7 +1734,8 @@ fn memory_stays_bounded_under_a_hostile_barrage() {
         stop.store(true, Ordering::Release);
         sampler.join().unwrap();
         let peak = if peak_reset {
-            status_kib(pid, "VmHWM").max(sampled.load(Ordering::Acquire))
+            let hwm = status_kib(pid, "VmHWM").expect("VmHWM of the target");
+            hwm.max(sampled.load(Ordering::Acquire))
         } else {
             sampled.load(Ordering::Acquire)
         };
