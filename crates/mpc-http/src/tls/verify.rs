@@ -22,6 +22,7 @@ use rustls_pki_types::{
 
 use super::x509::{Certificate, DerError};
 use super::{describe, python_identity};
+use crate::logsafe::escape;
 
 /// A CA certificate from the bundle, as the legacy (X.509 v1) path needs it.
 #[derive(Debug)]
@@ -335,6 +336,14 @@ impl PeerVerifier {
                 .to_owned();
             let parsed =
                 Certificate::parse(der).map_err(|e| BuildError::BadCa(index, e.to_string()))?;
+            // Checked when the bundle is loaded; again here, as the trust
+            // anchors are made here.
+            if let Some(reason) = parsed.ca_refusal() {
+                return Err(BuildError::BadCa(
+                    index,
+                    format!("not a CA certificate: {reason}"),
+                ));
+            }
             hints.push(DistinguishedName::from(parsed.subject.to_vec()));
             cas.push(CaCert {
                 subject: parsed.subject.to_vec(),
@@ -475,7 +484,7 @@ impl PeerVerifier {
     /// The whole policy for one presented certificate: chain, then identity.
     /// `expected` is the peer we connected to (client side), `None` on the
     /// server side. Returns the identified peer.
-    fn accept(
+    pub(crate) fn accept(
         &self,
         presenter: Presenter,
         end_entity: &CertificateDer<'_>,
@@ -487,10 +496,10 @@ impl PeerVerifier {
         match result {
             Ok((peer, path)) => {
                 tracing::debug!(
-                    peer = %peer,
+                    peer = %escape(&peer),
                     presenter = presenter.as_str(),
                     path = path.as_str(),
-                    identity = %python_identity(end_entity.as_ref()).unwrap_or_default(),
+                    identity = %escape(&python_identity(end_entity.as_ref()).unwrap_or_default()),
                     "peer certificate accepted"
                 );
                 Ok(peer)
@@ -507,10 +516,10 @@ impl PeerVerifier {
                     None => format!("client certificate {certificate} refused: {rejection}"),
                 };
                 tracing::warn!(
-                    identity = %identity,
+                    identity = %escape(&identity),
                     certificate = %certificate,
                     presenter = presenter.as_str(),
-                    expected_peer = expected.unwrap_or(""),
+                    expected_peer = %escape(expected.unwrap_or("")),
                     reason = %rejection,
                     "refusing peer certificate"
                 );
