@@ -284,6 +284,53 @@ impl Rejection {
     }
 }
 
+/// The texts logged (and put into the handshake error) for a refused
+/// certificate. Everything that comes from the certificate is escaped
+/// ([`escape`]; quoted names inside `reason` with Rust's `{:?}` escaping),
+/// so no field holds a control character.
+#[derive(Debug)]
+pub(crate) struct RefusalLog {
+    /// `"<issuer CN>:<serial>"`, the Python package's identity.
+    pub(crate) identity: String,
+    /// `"CN=<subject CN> (<issuer CN>:<serial>)"`.
+    pub(crate) certificate: String,
+    /// "client" or "server".
+    pub(crate) presenter: &'static str,
+    /// The peer we connected to (client side), or empty.
+    pub(crate) expected_peer: String,
+    /// Why it was refused.
+    pub(crate) reason: String,
+    /// The whole message, for the handshake error.
+    pub(crate) message: String,
+}
+
+impl RefusalLog {
+    fn new(
+        presenter: Presenter,
+        end_entity: &[u8],
+        expected: Option<&str>,
+        rejection: &Rejection,
+    ) -> Self {
+        let identity = python_identity(end_entity).unwrap_or_else(|| "<unknown>".to_owned());
+        let certificate = describe(end_entity);
+        let message = match expected {
+            Some(peer) => format!(
+                "certificate {certificate} presented by the server of peer {peer:?} \
+                 refused: {rejection}"
+            ),
+            None => format!("client certificate {certificate} refused: {rejection}"),
+        };
+        Self {
+            identity: escape(&identity).into_owned(),
+            certificate,
+            presenter: presenter.as_str(),
+            expected_peer: escape(expected.unwrap_or("")).into_owned(),
+            reason: rejection.to_string(),
+            message,
+        }
+    }
+}
+
 /// The verification state shared by the server and all per-peer clients.
 pub(crate) struct PeerVerifier {
     provider: Arc<CryptoProvider>,
@@ -505,25 +552,16 @@ impl PeerVerifier {
                 Ok(peer)
             }
             Err(rejection) => {
-                let identity =
-                    python_identity(end_entity.as_ref()).unwrap_or_else(|| "<unknown>".to_owned());
-                let certificate = describe(end_entity.as_ref());
-                let message = match expected {
-                    Some(peer) => format!(
-                        "certificate {certificate} presented by the server of peer {peer:?} \
-                         refused: {rejection}"
-                    ),
-                    None => format!("client certificate {certificate} refused: {rejection}"),
-                };
+                let log = RefusalLog::new(presenter, end_entity.as_ref(), expected, &rejection);
                 tracing::warn!(
-                    identity = %escape(&identity),
-                    certificate = %certificate,
-                    presenter = presenter.as_str(),
-                    expected_peer = %escape(expected.unwrap_or("")),
-                    reason = %rejection,
+                    identity = %log.identity,
+                    certificate = %log.certificate,
+                    presenter = log.presenter,
+                    expected_peer = %log.expected_peer,
+                    reason = %log.reason,
                     "refusing peer certificate"
                 );
-                Err(rejection.to_rustls(message))
+                Err(rejection.to_rustls(log.message))
             }
         }
     }
@@ -589,6 +627,20 @@ impl PeerVerifier {
 
 #[cfg(test)]
 impl PeerVerifier {
+    /// What [`accept`](Self::accept) logs when it refuses `end_entity` as
+    /// presented by `presenter` (at the current time), or `None` if it
+    /// accepts it.
+    pub(crate) fn refusal_log_for_test(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        presenter: Presenter,
+        expected: Option<&str>,
+    ) -> Option<RefusalLog> {
+        self.decide(presenter, end_entity, &[], UnixTime::now(), expected)
+            .err()
+            .map(|rejection| RefusalLog::new(presenter, end_entity.as_ref(), expected, &rejection))
+    }
+
     /// The whole server-side or client-side policy at the current time.
     pub(crate) fn check_for_test(
         &self,
