@@ -319,16 +319,22 @@ fn load_ca_bundle(
     pem_bytes: &[u8],
     path: Option<&Path>,
 ) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    const WHAT: &str = "CA bundle";
-    let certs = load_certificates(pem_bytes, WHAT)?;
+    let certs = load_certificates(pem_bytes, "CA bundle")?;
+    check_ca_bundle(&certs, path)?;
+    Ok(certs)
+}
+
+/// Checks every certificate of a CA bundle: usable as a trust anchor, and a
+/// CA ([`check_ca_certificate`]).
+fn check_ca_bundle(certs: &[CertificateDer<'_>], path: Option<&Path>) -> Result<(), TlsError> {
     for (index, cert) in certs.iter().enumerate() {
         webpki::anchor_from_trusted_cert(cert).map_err(|e| TlsError::InvalidCertificate {
-            what: WHAT.to_owned(),
+            what: "CA bundle".to_owned(),
             reason: format!("not usable as a trust anchor: {e:?}"),
         })?;
         check_ca_certificate(cert.as_ref(), index + 1, path)?;
     }
-    Ok(certs)
+    Ok(())
 }
 
 impl TlsConfig {
