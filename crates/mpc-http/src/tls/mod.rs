@@ -14,8 +14,13 @@
 //! Chains are verified with rustls-webpki. X.509 version 1 certificates (what
 //! the Python package's own tooling makes) are outside what webpki accepts;
 //! they are verified by a narrow legacy path (one signature by a CA from the
-//! bundle, validity period) and are only ever accepted when pinned. The full
-//! policy is in `docs/TLS.md`.
+//! bundle, validity period) and are only ever accepted when pinned.
+//!
+//! The CA bundle may hold CA certificates only: an X.509 v3 certificate
+//! without basicConstraints CA:TRUE, or whose keyUsage lacks keyCertSign, is
+//! refused when the bundle is loaded ([`TlsError::NotACaCertificate`]).
+//! Names taken from certificates are escaped before they reach logs and
+//! error messages. The full policy is in `docs/TLS.md`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
