@@ -22,6 +22,7 @@ mod addr;
 #[cfg(feature = "certs")]
 pub mod certs;
 mod client;
+mod logsafe;
 mod server;
 pub mod tls;
 

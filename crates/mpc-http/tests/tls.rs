@@ -186,6 +186,61 @@ fn content_errors_in_files_name_the_file() {
 }
 
 #[test]
+fn a_non_ca_certificate_in_the_ca_bundle_file_is_refused_by_name() {
+    // A party's own (v3, non-CA) certificate appended to the bundle: the
+    // loader names the file, the position, the subject and the serial.
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "carol");
+    params.serial_number = Some(rcgen::SerialNumber::from(0x0102u64));
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    let carol = params.self_signed(&key).expect("certificate").pem();
+
+    let scratch = Scratch::new("not-a-ca");
+    let mut bundle = read("ca-combined.crt");
+    bundle.extend_from_slice(carol.as_bytes());
+    let bundle = scratch.file("bundle.crt", &bundle);
+    let err = TlsConfig::from_pem_files(fixture("party_0.pem"), fixture("party_0.crt"), &bundle)
+        .expect_err("carol's certificate is no CA");
+    match &err {
+        TlsError::NotACaCertificate {
+            path,
+            index,
+            subject,
+            serial,
+            reason,
+        } => {
+            assert_eq!(path.as_deref(), Some(bundle.as_path()));
+            assert_eq!(*index, 3);
+            assert_eq!(subject, "CN=carol");
+            assert_eq!(serial, "258");
+            assert!(reason.contains("CA:FALSE"), "{reason}");
+        }
+        other => panic!("expected NotACaCertificate, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("{}: ", bundle.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("certificate #3 of the CA bundle (CN=carol, serial 258) is not a CA"),
+        "{text}"
+    );
+
+    // The Python package's bundle itself (a root and an intermediate, both
+    // CA:TRUE with keyCertSign) loads.
+    TlsConfig::from_pem_files(
+        fixture("party_0.pem"),
+        fixture("party_0.crt"),
+        fixture("ca-combined.crt"),
+    )
+    .expect("the Python bundle");
+}
+
+#[test]
 fn key_and_certificate_must_match() {
     let err = TlsConfig::from_pem_files(
         fixture("party_0.pem"),

@@ -14,8 +14,13 @@
 //! Chains are verified with rustls-webpki. X.509 version 1 certificates (what
 //! the Python package's own tooling makes) are outside what webpki accepts;
 //! they are verified by a narrow legacy path (one signature by a CA from the
-//! bundle, validity period) and are only ever accepted when pinned. The full
-//! policy is in `docs/TLS.md`.
+//! bundle, validity period) and are only ever accepted when pinned.
+//!
+//! The CA bundle may hold CA certificates only: an X.509 v3 certificate
+//! without basicConstraints CA:TRUE, or whose keyUsage lacks keyCertSign, is
+//! refused when the bundle is loaded ([`TlsError::NotACaCertificate`]).
+//! Names taken from certificates are escaped before they reach logs and
+//! error messages. The full policy is in `docs/TLS.md`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -27,12 +32,16 @@ use rustls::sign::{CertifiedKey, SigningKey, SingleCertAndKey};
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod verify;
 mod x509;
 
 #[cfg(test)]
 mod tests;
 
+use crate::logsafe::escape;
 use verify::{BuildError, ClientAuth, PeerVerifier, ServerAuth};
 use x509::Certificate;
 
@@ -95,6 +104,32 @@ pub enum TlsError {
         /// Why.
         reason: String,
     },
+    /// A certificate of the CA bundle is not a CA certificate: an X.509 v3
+    /// certificate without basicConstraints CA:TRUE, or with a keyUsage
+    /// extension that does not allow keyCertSign. Every certificate of the
+    /// bundle is trusted to sign certificates, so a party's own certificate
+    /// there would let that party's key sign a certificate for any name.
+    /// Remove it from the bundle; to fix which certificate a peer must
+    /// present, pin it ([`TlsConfig::peer_certificate_file`]).
+    #[error(
+        "{}certificate #{index} of the CA bundle ({subject}, serial {serial}) is not a CA \
+         certificate: {reason}; remove it from the CA bundle (to require a peer's own \
+         certificate, pin it instead)",
+        file_prefix(.path.as_deref())
+    )]
+    NotACaCertificate {
+        /// The CA bundle file, if it was loaded from one.
+        path: Option<PathBuf>,
+        /// The position of the certificate in the bundle, from 1.
+        index: usize,
+        /// The certificate's subject common name(s), as `CN=...` (escaped for
+        /// display), or `no CN`.
+        subject: String,
+        /// The certificate's serial number, in decimal.
+        serial: String,
+        /// Why it is not a CA certificate.
+        reason: String,
+    },
     /// The private key is not the key of the (first) certificate of the chain.
     #[error("the private key does not belong to the first certificate of the certificate chain")]
     KeyMismatch,
@@ -121,6 +156,12 @@ pub enum TlsError {
     /// The TLS library refused the configuration (unsupported key type, ...).
     #[error("TLS configuration refused: {0}")]
     Config(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `"<path>: "` for error messages, or nothing.
+fn file_prefix(path: Option<&Path>) -> String {
+    path.map(|p| format!("{}: ", p.display()))
+        .unwrap_or_default()
 }
 
 /// A configuration error of the TLS library, kept opaque so no rustls type
@@ -168,16 +209,33 @@ impl fmt::Debug for TlsConfig {
     }
 }
 
-/// "CN=<subject CN> (<issuer CN>:<serial>)" for Debug output and logs.
+/// "CN=<subject CN> (<issuer CN>:<serial>)" for Debug output, error
+/// messages and logs. The names come from the certificate, which may come
+/// from the network: they are escaped ([`escape`]), so the text never holds
+/// a control character.
 fn describe(der: &[u8]) -> String {
     match Certificate::parse(der) {
         Ok(cert) => format!(
             "CN={} ({}:{})",
-            cert.subject_common_name().unwrap_or_else(|| "?".to_owned()),
-            cert.issuer_common_name().unwrap_or_else(|| "?".to_owned()),
+            escape(&cert.subject_common_name().unwrap_or_else(|| "?".to_owned())),
+            escape(&cert.issuer_common_name().unwrap_or_else(|| "?".to_owned())),
             cert.serial_decimal()
         ),
         Err(_) => "<unparsable certificate>".to_owned(),
+    }
+}
+
+/// The subject of a certificate for error messages: `CN=<name>` per common
+/// name (escaped), or `no CN`.
+fn subject_label(cert: &Certificate<'_>) -> String {
+    match cert.subject_common_names() {
+        Ok(names) if !names.is_empty() => names
+            .iter()
+            .map(|cn| format!("CN={}", escape(cn)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Ok(_) => "no CN".to_owned(),
+        Err(_) => "unreadable subject".to_owned(),
     }
 }
 
@@ -240,16 +298,48 @@ fn check_certificate(cert: &CertificateDer<'_>, what: &str) -> Result<(), TlsErr
         })
 }
 
-fn load_ca_bundle(pem_bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    const WHAT: &str = "CA bundle";
-    let certs = load_certificates(pem_bytes, WHAT)?;
-    for cert in &certs {
+/// Checks that one certificate of the CA bundle (number `index`, from 1)
+/// may be a CA: see [`TlsError::NotACaCertificate`].
+fn check_ca_certificate(der: &[u8], index: usize, path: Option<&Path>) -> Result<(), TlsError> {
+    let cert = Certificate::parse(der).map_err(|e| TlsError::InvalidCertificate {
+        what: "CA bundle".to_owned(),
+        reason: e.to_string(),
+    })?;
+    match cert.ca_refusal() {
+        None => Ok(()),
+        Some(reason) => Err(TlsError::NotACaCertificate {
+            path: path.map(Path::to_owned),
+            index,
+            subject: subject_label(&cert),
+            serial: cert.serial_decimal(),
+            reason: reason.to_owned(),
+        }),
+    }
+}
+
+/// The certificates of a CA bundle: each must be readable, usable as a
+/// trust anchor, and a CA ([`check_ca_certificate`]). `path` is the file
+/// it came from, if any, for the error.
+fn load_ca_bundle(
+    pem_bytes: &[u8],
+    path: Option<&Path>,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = load_certificates(pem_bytes, "CA bundle")?;
+    check_ca_bundle(&certs, path)?;
+    Ok(certs)
+}
+
+/// Checks every certificate of a CA bundle: usable as a trust anchor, and a
+/// CA ([`check_ca_certificate`]).
+fn check_ca_bundle(certs: &[CertificateDer<'_>], path: Option<&Path>) -> Result<(), TlsError> {
+    for (index, cert) in certs.iter().enumerate() {
         webpki::anchor_from_trusted_cert(cert).map_err(|e| TlsError::InvalidCertificate {
-            what: WHAT.to_owned(),
+            what: "CA bundle".to_owned(),
             reason: format!("not usable as a trust anchor: {e:?}"),
         })?;
+        check_ca_certificate(cert.as_ref(), index + 1, path)?;
     }
-    Ok(certs)
+    Ok(())
 }
 
 impl TlsConfig {
@@ -265,7 +355,11 @@ impl TlsConfig {
         let key_der = load_key(&read_file(key)?, &provider).map_err(in_file(key))?;
         let chain = load_certificates(&read_file(cert_chain)?, "certificate chain")
             .map_err(in_file(cert_chain))?;
-        let ca = load_ca_bundle(&read_file(ca_bundle)?).map_err(in_file(ca_bundle))?;
+        let ca = load_ca_bundle(&read_file(ca_bundle)?, Some(ca_bundle)).map_err(|e| match e {
+            // Names its file itself.
+            e @ TlsError::NotACaCertificate { .. } => e,
+            e => in_file(ca_bundle)(e),
+        })?;
         Self::assemble(key_der, chain, ca)
     }
 
@@ -275,7 +369,7 @@ impl TlsConfig {
         let provider = provider();
         let key = load_key(key, &provider)?;
         let chain = load_certificates(cert_chain, "certificate chain")?;
-        let ca = load_ca_bundle(ca_bundle)?;
+        let ca = load_ca_bundle(ca_bundle, None)?;
         Self::assemble(key, chain, ca)
     }
 

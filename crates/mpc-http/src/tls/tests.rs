@@ -110,6 +110,11 @@ const V3: PartyOptions = PartyOptions {
 };
 
 fn make_party(ca: &Ca, cn: &str, options: PartyOptions) -> Party {
+    make_party_by(&ca.issuer, cn, options)
+}
+
+/// A party certificate signed by whatever `issuer` holds (a CA, or not).
+fn make_party_by(issuer: &Issuer<'_, KeyPair>, cn: &str, options: PartyOptions) -> Party {
     let key = KeyPair::generate().expect("key");
     let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
         .expect("params");
@@ -130,9 +135,7 @@ fn make_party(ca: &Ca, cn: &str, options: PartyOptions) -> Party {
         params.not_after = rcgen::date_time_ymd(2100, 1, 1);
     }
     params.serial_number = options.serial.map(SerialNumber::from);
-    let cert = params
-        .signed_by(&key, &ca.issuer)
-        .expect("party certificate");
+    let cert = params.signed_by(&key, issuer).expect("party certificate");
     Party {
         key_pem: key.serialize_pem(),
         cert_pem: cert.pem(),
@@ -173,7 +176,25 @@ fn make_v1(
     serial: u8,
     validity: (&str, &str),
 ) -> Party {
-    let key = KeyPair::generate().expect("key");
+    make_v1_with_key(
+        signer,
+        issuer_cn,
+        &KeyPair::generate().expect("key"),
+        subject_cn,
+        serial,
+        validity,
+    )
+}
+
+/// [`make_v1`] for a given subject key (the signer's, for a self-signed CA).
+fn make_v1_with_key(
+    signer: &KeyPair,
+    issuer_cn: &str,
+    key: &KeyPair,
+    subject_cn: &str,
+    serial: u8,
+    validity: (&str, &str),
+) -> Party {
     let tbs = tlv(
         0x30,
         &[
@@ -1114,5 +1135,276 @@ fn parser_survives_random_bytes_and_mutations() {
             }
             exercise(&verifier, &mutated);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 5. The CA bundle holds CA certificates only.
+
+/// rcgen's issuer for an existing party certificate: its key, its subject
+/// name (the same `dn` encoding as the certificate's).
+fn issuer_of(party: &Party, cn: &str) -> Issuer<'static, KeyPair> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn(cn);
+    Issuer::new(params, KeyPair::from_pem(&party.key_pem).expect("key"))
+}
+
+fn not_a_ca(err: &TlsError) -> (usize, &str, &str, &str) {
+    match err {
+        TlsError::NotACaCertificate {
+            path: None,
+            index,
+            subject,
+            serial,
+            reason,
+        } => (*index, subject.as_str(), serial.as_str(), reason.as_str()),
+        other => panic!("expected NotACaCertificate without a path, got {other:?}"),
+    }
+}
+
+#[test]
+fn party_certificate_in_the_bundle_is_refused_and_cannot_vouch_for_others() {
+    // The reported case: bundle = ca.crt + carol.crt, and a certificate for
+    // CN=bob made with carol's key (issuer: carol's name). The old code
+    // loaded the bundle, made carol a trust anchor, and alice accepted the
+    // forgery as bob.
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let carol = make_party(
+        &ca,
+        "carol",
+        PartyOptions {
+            serial: Some(4242),
+            ..V3
+        },
+    );
+    let forged_bob = make_party_by(&issuer_of(&carol, "carol"), "bob", V3);
+    let poisoned = format!("{}{}", ca.pem, carol.cert_pem);
+
+    // Loading: refused, naming the certificate.
+    let err = TlsConfig::from_pem(
+        alice.key_pem.as_bytes(),
+        alice.cert_pem.as_bytes(),
+        poisoned.as_bytes(),
+    )
+    .expect_err("a party certificate in the CA bundle");
+    let (index, subject, serial, reason) = not_a_ca(&err);
+    assert_eq!((index, subject, serial), (2, "CN=carol", "4242"));
+    assert!(reason.contains("basicConstraints"), "{reason}");
+    let text = err.to_string();
+    assert!(
+        text.contains("certificate #2 of the CA bundle (CN=carol, serial 4242) is not a CA"),
+        "{text}"
+    );
+
+    // The real verifier: a configuration that bypasses the loader (only
+    // possible inside the crate) is refused when the verifier is built.
+    let bypass = TlsConfig {
+        ca_bundle: CertificateDer::pem_slice_iter(poisoned.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("PEM"),
+        ..alice.config(&ca.pem)
+    };
+    let err = TlsSetup::new(&bypass, &peers(&["bob", "carol"])).expect_err("verifier");
+    assert!(
+        matches!(&err, TlsError::InvalidCertificate { what, reason }
+            if what == "CA bundle (certificate #2)" && reason.contains("not a CA certificate")),
+        "{err:?}"
+    );
+
+    // With the CA alone, the forgery is refused in a real handshake: alice
+    // connects to "bob" and is shown the forged certificate.
+    let a = setup(&alice.config(&ca.pem), &["bob", "carol"]);
+    let forger = setup(&forged_bob.config(&ca.pem), &["alice"]);
+    let err = handshake(&forger, &a, "bob").refused_by_client();
+    assert!(message(&err).contains("UnknownIssuer"), "{err}");
+    // ... and as a client, on bob's... on alice's server.
+    let err = handshake(&a, &forger, "alice").refused_by_server();
+    assert!(message(&err).contains("UnknownIssuer"), "{err}");
+}
+
+#[test]
+fn bundle_certificates_must_be_cas() {
+    let ca = make_ca("Test CA");
+    let alice = make_party(&ca, "alice", V3);
+    let load = |bundle: &str| {
+        TlsConfig::from_pem(
+            alice.key_pem.as_bytes(),
+            alice.cert_pem.as_bytes(),
+            bundle.as_bytes(),
+        )
+    };
+    let self_signed = |cn: &str, is_ca: IsCa, usages: Vec<KeyUsagePurpose>| {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dn(cn);
+        params.is_ca = is_ca;
+        params.key_usages = usages;
+        params.serial_number = Some(SerialNumber::from(7u64));
+        params.self_signed(&key).expect("certificate").pem()
+    };
+
+    // basicConstraints CA:FALSE.
+    let explicit_no_ca = self_signed("not a CA", IsCa::ExplicitNoCa, vec![]);
+    let err = load(&format!("{}{explicit_no_ca}", ca.pem)).expect_err("CA:FALSE");
+    let (index, subject, serial, reason) = not_a_ca(&err);
+    assert_eq!((index, subject, serial), (2, "CN=not a CA", "7"));
+    assert!(reason.contains("CA:FALSE"), "{reason}");
+
+    // No basicConstraints at all (first in the bundle).
+    let none = self_signed("no constraints", IsCa::NoCa, vec![]);
+    let err = load(&format!("{none}{}", ca.pem)).expect_err("no basicConstraints");
+    let (index, _, _, reason) = not_a_ca(&err);
+    assert_eq!(index, 1);
+    assert!(reason.contains("without a basicConstraints"), "{reason}");
+
+    // CA:TRUE, but a keyUsage without keyCertSign.
+    let no_cert_sign = self_signed(
+        "signs no certificates",
+        IsCa::Ca(BasicConstraints::Unconstrained),
+        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign],
+    );
+    let err = load(&no_cert_sign).expect_err("no keyCertSign");
+    let (_, subject, _, reason) = not_a_ca(&err);
+    assert_eq!(subject, "CN=signs no certificates");
+    assert!(reason.contains("keyCertSign"), "{reason}");
+
+    // CA:TRUE with keyCertSign, and CA:TRUE without any keyUsage: fine.
+    let with_usage = self_signed(
+        "CA with usage",
+        IsCa::Ca(BasicConstraints::Constrained(0)),
+        vec![KeyUsagePurpose::KeyCertSign],
+    );
+    let without_usage = self_signed(
+        "CA without usage",
+        IsCa::Ca(BasicConstraints::Unconstrained),
+        vec![],
+    );
+    load(&format!("{}{with_usage}{without_usage}", ca.pem)).expect("CAs");
+    // The Python package's bundle (two v3 CAs): fine.
+    tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT);
+
+    // A subject name that would forge log lines is escaped in the error.
+    let nasty = self_signed("evil\nINFO forged", IsCa::NoCa, vec![]);
+    let err = load(&nasty).expect_err("not a CA");
+    assert!(!err.to_string().contains('\n'), "{err}");
+    assert!(err.to_string().contains("CN=evil\\nINFO forged"), "{err}");
+}
+
+#[test]
+fn x509_v1_ca_in_the_bundle_keeps_working() {
+    // An X.509 v1 CA (no extensions, so nothing says it is not a CA): it
+    // stays a trust anchor for v3 leaves (webpki) and an issuer for pinned
+    // v1 leaves (the legacy path), as before.
+    let root_key = KeyPair::generate().expect("key");
+    let validity = ("200101000000Z", "491231235959Z");
+    let root = make_v1_with_key(&root_key, "v1 root", &root_key, "v1 root", 1, validity);
+    assert_eq!(
+        Certificate::parse(root.der.as_ref())
+            .expect("v1 root")
+            .version_number(),
+        1
+    );
+    let v3_issuer = {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = dn("v1 root");
+        Issuer::new(params, KeyPair::from_pem(&root.key_pem).expect("key"))
+    };
+    let alice = make_party_by(&v3_issuer, "alice", V3);
+    let bob = make_party_by(&v3_issuer, "bob", V3);
+    let a = setup(&alice.config(&root.cert_pem), &["bob", "carol"]);
+    let b = setup(&bob.config(&root.cert_pem), &["alice"]);
+    let run = handshake(&b, &a, "bob");
+    run.assert_ok();
+    assert_eq!(b.identify(&run.server_saw()).as_deref(), Some("alice"));
+
+    let carol = make_v1(&root_key, "v1 root", "carol", 9, validity);
+    let a = setup(
+        &alice
+            .config(&root.cert_pem)
+            .peer_certificate_pem("carol", carol.cert_pem.as_bytes())
+            .expect("pin"),
+        &["bob", "carol"],
+    );
+    let c = setup(&carol.config(&root.cert_pem), &["alice"]);
+    handshake(&c, &a, "carol").assert_ok();
+}
+
+// ---------------------------------------------------------------------------
+// 6. Logs: names from the network are escaped.
+
+fn is_unsafe_for_logs(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() || c == '\u{202e}')
+}
+
+#[test]
+fn names_from_refused_certificates_are_escaped_in_logs() {
+    const FORGE: &str = "\nWARN mpc_http: peer certificate accepted peer=bob\r\u{1b}[2K\u{202e}";
+    const ESCAPED: &str =
+        "\\nWARN mpc_http: peer certificate accepted peer=bob\\r\\u{1b}[2K\\u{202e}";
+    let ca = make_ca("Test CA");
+    let bob = make_party(&ca, "bob", V3);
+    let b = setup(&bob.config(&ca.pem), &["alice"]);
+    // A client whose CA is not trusted: both its issuer CN and its subject
+    // CN hold a newline, a carriage return, an ANSI escape and a
+    // right-to-left override.
+    let evil_ca = make_ca(&format!("Evil CA{FORGE}"));
+    let mallory = make_party(&evil_ca, &format!("alice{FORGE}"), V3);
+    let m = setup(&mallory.config(&ca.pem), &["bob"]);
+    // A client from the trusted CA whose CN is no peer name (refused on
+    // identity after the chain check).
+    let dave = make_party(&ca, &format!("dave{FORGE}"), V3);
+    let d = setup(&dave.config(&ca.pem), &["bob"]);
+
+    // What the warning "refusing peer certificate" logs.
+    let logged = |der: &CertificateDer<'_>, presenter, expected| {
+        let log = b
+            .verifier
+            .refusal_log_for_test(der, presenter, expected)
+            .expect("refused");
+        for (field, value) in [
+            ("identity", &log.identity),
+            ("certificate", &log.certificate),
+            ("expected_peer", &log.expected_peer),
+            ("reason", &log.reason),
+            ("message", &log.message),
+        ] {
+            assert!(
+                !is_unsafe_for_logs(value),
+                "field {field} is not escaped: {value:?}"
+            );
+        }
+        log
+    };
+    let serial = Certificate::parse(mallory.der.as_ref())
+        .expect("parse")
+        .serial_decimal();
+    let log = logged(&mallory.der, Presenter::Client, None);
+    assert_eq!(
+        log.certificate,
+        format!("CN=alice{ESCAPED} (Evil CA{ESCAPED}:{serial})")
+    );
+    assert_eq!(log.identity, format!("Evil CA{ESCAPED}:{serial}"));
+    assert!(log.message.contains(&log.certificate), "{log:?}");
+    let log = logged(&mallory.der, Presenter::Server, Some("alice"));
+    assert!(log.message.contains("Evil CA\\n"), "{log:?}");
+
+    let log = logged(&dave.der, Presenter::Client, None);
+    assert!(log
+        .certificate
+        .starts_with(&format!("CN=dave{ESCAPED} (Test CA:")));
+    assert!(
+        log.reason.contains("is not the name of a configured peer"),
+        "{log:?}"
+    );
+
+    // The handshake errors (which end up in other logs) are escaped too.
+    for err in [
+        handshake(&b, &m, "bob").refused_by_server(),
+        handshake(&b, &d, "bob").refused_by_server(),
+    ] {
+        let text = err.to_string();
+        assert!(!is_unsafe_for_logs(&text), "{text:?}");
+        assert!(text.contains(ESCAPED), "{text:?}");
     }
 }

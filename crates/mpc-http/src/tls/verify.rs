@@ -22,6 +22,7 @@ use rustls_pki_types::{
 
 use super::x509::{Certificate, DerError};
 use super::{describe, python_identity};
+use crate::logsafe::escape;
 
 /// A CA certificate from the bundle, as the legacy (X.509 v1) path needs it.
 #[derive(Debug)]
@@ -283,6 +284,53 @@ impl Rejection {
     }
 }
 
+/// The texts logged (and put into the handshake error) for a refused
+/// certificate. Everything that comes from the certificate is escaped
+/// ([`escape`]; quoted names inside `reason` with Rust's `{:?}` escaping),
+/// so no field holds a control character.
+#[derive(Debug)]
+pub(crate) struct RefusalLog {
+    /// `"<issuer CN>:<serial>"`, the Python package's identity.
+    pub(crate) identity: String,
+    /// `"CN=<subject CN> (<issuer CN>:<serial>)"`.
+    pub(crate) certificate: String,
+    /// "client" or "server".
+    pub(crate) presenter: &'static str,
+    /// The peer we connected to (client side), or empty.
+    pub(crate) expected_peer: String,
+    /// Why it was refused.
+    pub(crate) reason: String,
+    /// The whole message, for the handshake error.
+    pub(crate) message: String,
+}
+
+impl RefusalLog {
+    fn new(
+        presenter: Presenter,
+        end_entity: &[u8],
+        expected: Option<&str>,
+        rejection: &Rejection,
+    ) -> Self {
+        let identity = python_identity(end_entity).unwrap_or_else(|| "<unknown>".to_owned());
+        let certificate = describe(end_entity);
+        let message = match expected {
+            Some(peer) => format!(
+                "certificate {certificate} presented by the server of peer {peer:?} \
+                 refused: {rejection}"
+            ),
+            None => format!("client certificate {certificate} refused: {rejection}"),
+        };
+        Self {
+            identity: escape(&identity).into_owned(),
+            certificate,
+            presenter: presenter.as_str(),
+            expected_peer: escape(expected.unwrap_or("")).into_owned(),
+            reason: rejection.to_string(),
+            message,
+        }
+    }
+}
+
 /// The verification state shared by the server and all per-peer clients.
 pub(crate) struct PeerVerifier {
     provider: Arc<CryptoProvider>,
@@ -335,6 +383,14 @@ impl PeerVerifier {
                 .to_owned();
             let parsed =
                 Certificate::parse(der).map_err(|e| BuildError::BadCa(index, e.to_string()))?;
+            // Checked when the bundle is loaded; again here, as the trust
+            // anchors are made here.
+            if let Some(reason) = parsed.ca_refusal() {
+                return Err(BuildError::BadCa(
+                    index,
+                    format!("not a CA certificate: {reason}"),
+                ));
+            }
             hints.push(DistinguishedName::from(parsed.subject.to_vec()));
             cas.push(CaCert {
                 subject: parsed.subject.to_vec(),
@@ -475,7 +531,7 @@ impl PeerVerifier {
     /// The whole policy for one presented certificate: chain, then identity.
     /// `expected` is the peer we connected to (client side), `None` on the
     /// server side. Returns the identified peer.
-    fn accept(
+    pub(crate) fn accept(
         &self,
         presenter: Presenter,
         end_entity: &CertificateDer<'_>,
@@ -487,34 +543,25 @@ impl PeerVerifier {
         match result {
             Ok((peer, path)) => {
                 tracing::debug!(
-                    peer = %peer,
+                    peer = %escape(&peer),
                     presenter = presenter.as_str(),
                     path = path.as_str(),
-                    identity = %python_identity(end_entity.as_ref()).unwrap_or_default(),
+                    identity = %escape(&python_identity(end_entity.as_ref()).unwrap_or_default()),
                     "peer certificate accepted"
                 );
                 Ok(peer)
             }
             Err(rejection) => {
-                let identity =
-                    python_identity(end_entity.as_ref()).unwrap_or_else(|| "<unknown>".to_owned());
-                let certificate = describe(end_entity.as_ref());
-                let message = match expected {
-                    Some(peer) => format!(
-                        "certificate {certificate} presented by the server of peer {peer:?} \
-                         refused: {rejection}"
-                    ),
-                    None => format!("client certificate {certificate} refused: {rejection}"),
-                };
+                let log = RefusalLog::new(presenter, end_entity.as_ref(), expected, &rejection);
                 tracing::warn!(
-                    identity = %identity,
-                    certificate = %certificate,
-                    presenter = presenter.as_str(),
-                    expected_peer = expected.unwrap_or(""),
-                    reason = %rejection,
+                    identity = %log.identity,
+                    certificate = %log.certificate,
+                    presenter = log.presenter,
+                    expected_peer = %log.expected_peer,
+                    reason = %log.reason,
                     "refusing peer certificate"
                 );
-                Err(rejection.to_rustls(message))
+                Err(rejection.to_rustls(log.message))
             }
         }
     }
@@ -580,6 +627,20 @@ impl PeerVerifier {
 
 #[cfg(test)]
 impl PeerVerifier {
+    /// What [`accept`](Self::accept) logs when it refuses `end_entity` as
+    /// presented by `presenter` (at the current time), or `None` if it
+    /// accepts it.
+    pub(crate) fn refusal_log_for_test(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        presenter: Presenter,
+        expected: Option<&str>,
+    ) -> Option<RefusalLog> {
+        self.decide(presenter, end_entity, &[], UnixTime::now(), expected)
+            .err()
+            .map(|rejection| RefusalLog::new(presenter, end_entity.as_ref(), expected, &rejection))
+    }
+
     /// The whole server-side or client-side policy at the current time.
     pub(crate) fn check_for_test(
         &self,

@@ -1,174 +1,60 @@
-//! A minimal, bounds-checked DER reader for X.509 certificates.
+//! X.509 certificates as the TLS module needs them, read with RustCrypto's
+//! `x509-cert` and `der` crates.
 //!
-//! Peer certificates are untrusted input: every read here is checked against
-//! the remaining input and reports a [`DerError`] instead of panicking. The
-//! reader understands exactly what the TLS module needs: the fields of the
-//! `tbsCertificate` (any version: v1, v2 or v3), the outer signature, the
-//! common names of issuer and subject, the validity period and the serial
-//! number. Extensions are skipped, not interpreted.
+//! Peer certificates are untrusted input. `x509-cert` decodes the whole
+//! certificate (any version: v1, v2 or v3) with `der`'s strict DER rules
+//! (definite, minimal lengths; no trailing data; valid times); nothing here
+//! indexes into the input itself. On top of that decoding this module
+//! keeps:
+//!
+//! * the exact bytes that signatures and comparisons need (the signed
+//!   `tbsCertificate`, the issuer and subject names, the
+//!   SubjectPublicKeyInfo), taken with `der`'s reader from the same input;
+//! * the common names of issuer and subject, the validity period in Unix
+//!   seconds, the serial number in decimal;
+//! * whether the certificate may serve as a CA in the trust bundle
+//!   ([`Certificate::ca_refusal`]).
 
 use std::fmt;
 
+use x509_cert::der;
+
+use der::asn1::{AnyRef, BitStringRef};
+use der::oid::db::rfc4519::CN as OID_COMMON_NAME;
+use der::oid::AssociatedOid;
+use der::{Decode, Reader, SliceReader, Tag, Tagged};
+use x509_cert::certificate::Version;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
+use x509_cert::name::Name;
+
 /// Why a DER input could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DerError(&'static str);
+pub(crate) enum DerError {
+    /// `der` / `x509-cert` refused the encoding.
+    Der(der::Error),
+    /// Decodable, but outside what an X.509 certificate may be.
+    Invalid(&'static str),
+}
 
 impl fmt::Display for DerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        match self {
+            Self::Der(e) => write!(f, "invalid DER: {e}"),
+            Self::Invalid(what) => f.write_str(what),
+        }
     }
 }
 
 impl std::error::Error for DerError {}
 
-/// DER tags used in certificates.
-mod tag {
-    pub(super) const BOOLEAN_OR_HIGHER: u8 = 0x1f;
-    pub(super) const INTEGER: u8 = 0x02;
-    pub(super) const BIT_STRING: u8 = 0x03;
-    pub(super) const OID: u8 = 0x06;
-    pub(super) const UTF8_STRING: u8 = 0x0c;
-    pub(super) const PRINTABLE_STRING: u8 = 0x13;
-    pub(super) const TELETEX_STRING: u8 = 0x14;
-    pub(super) const IA5_STRING: u8 = 0x16;
-    pub(super) const UTC_TIME: u8 = 0x17;
-    pub(super) const GENERALIZED_TIME: u8 = 0x18;
-    pub(super) const UNIVERSAL_STRING: u8 = 0x1c;
-    pub(super) const BMP_STRING: u8 = 0x1e;
-    pub(super) const SEQUENCE: u8 = 0x30;
-    pub(super) const SET: u8 = 0x31;
-    /// `[0] EXPLICIT` (constructed): the version.
-    pub(super) const CONTEXT_0: u8 = 0xa0;
-    /// `[1] IMPLICIT` (primitive): issuerUniqueID.
-    pub(super) const CONTEXT_1_PRIMITIVE: u8 = 0x81;
-    /// `[2] IMPLICIT` (primitive): subjectUniqueID.
-    pub(super) const CONTEXT_2_PRIMITIVE: u8 = 0x82;
-    /// `[3] EXPLICIT` (constructed): extensions.
-    pub(super) const CONTEXT_3: u8 = 0xa3;
-}
-
-/// DER encoding of the OID 2.5.4.3 (id-at-commonName), contents only.
-const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
-
-/// Longest serial number accepted (RFC 5280 allows 20 octets; be generous).
-const MAX_SERIAL_LEN: usize = 64;
-
-/// One decoded tag-length-value.
-#[derive(Debug, Clone, Copy)]
-struct Tlv<'a> {
-    tag: u8,
-    /// The value bytes.
-    contents: &'a [u8],
-    /// Tag, length and value: the complete encoding.
-    whole: &'a [u8],
-}
-
-/// A cursor over DER input.
-#[derive(Debug, Clone, Copy)]
-struct Reader<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Self { data }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.data.is_empty()
-    }
-
-    fn peek_tag(&self) -> Option<u8> {
-        self.data.first().copied()
-    }
-
-    /// Reads one TLV of any tag. Only definite, minimally encoded lengths of
-    /// at most four length octets are accepted.
-    fn read_any(&mut self) -> Result<Tlv<'a>, DerError> {
-        let (&tag, rest) = self
-            .data
-            .split_first()
-            .ok_or(DerError("truncated DER: missing tag"))?;
-        if tag & tag::BOOLEAN_OR_HIGHER == tag::BOOLEAN_OR_HIGHER {
-            return Err(DerError("unsupported DER: high tag number"));
-        }
-        let (&first, mut rest) = rest
-            .split_first()
-            .ok_or(DerError("truncated DER: missing length"))?;
-        let len = if first < 0x80 {
-            usize::from(first)
-        } else {
-            let count = usize::from(first & 0x7f);
-            if count == 0 {
-                return Err(DerError("invalid DER: indefinite length"));
-            }
-            if count > 4 {
-                return Err(DerError("unsupported DER: length too large"));
-            }
-            let len_bytes = rest
-                .get(..count)
-                .ok_or(DerError("truncated DER: length octets"))?;
-            rest = rest
-                .get(count..)
-                .ok_or(DerError("truncated DER: length octets"))?;
-            if len_bytes.first() == Some(&0) {
-                return Err(DerError("invalid DER: non-minimal length"));
-            }
-            let mut len: u64 = 0;
-            for &b in len_bytes {
-                len = (len << 8) | u64::from(b);
-            }
-            if len < 0x80 {
-                return Err(DerError("invalid DER: non-minimal length"));
-            }
-            usize::try_from(len).map_err(|_| DerError("unsupported DER: length too large"))?
-        };
-        let header_len = self.data.len() - rest.len();
-        let contents = rest
-            .get(..len)
-            .ok_or(DerError("truncated DER: value shorter than its length"))?;
-        let end = header_len
-            .checked_add(len)
-            .ok_or(DerError("unsupported DER: length too large"))?;
-        let whole = self
-            .data
-            .get(..end)
-            .ok_or(DerError("truncated DER: value shorter than its length"))?;
-        self.data = self.data.get(end..).unwrap_or_default();
-        Ok(Tlv {
-            tag,
-            contents,
-            whole,
-        })
-    }
-
-    /// Reads one TLV that must have tag `expected`.
-    fn read(&mut self, expected: u8, what: &'static str) -> Result<Tlv<'a>, DerError> {
-        let tlv = self.read_any()?;
-        if tlv.tag != expected {
-            return Err(DerError(what));
-        }
-        Ok(tlv)
-    }
-
-    /// Reads one TLV if the next tag is `expected`.
-    fn read_optional(&mut self, expected: u8) -> Result<Option<Tlv<'a>>, DerError> {
-        if self.peek_tag() == Some(expected) {
-            self.read_any().map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// Fails if input is left.
-    fn finish(&self, what: &'static str) -> Result<(), DerError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(DerError(what))
-        }
+impl From<der::Error> for DerError {
+    fn from(e: der::Error) -> Self {
+        Self::Der(e)
     }
 }
+
+/// The tag byte of an explicitly tagged version field (`[0] EXPLICIT`).
+const VERSION_TAG: u8 = 0xa0;
 
 /// X.509 version as encoded: 0 for v1, 1 for v2, 2 for v3.
 pub(crate) const VERSION_3: u8 = 2;
@@ -202,99 +88,197 @@ pub(crate) struct Certificate<'a> {
     pub(crate) signature_alg: &'a [u8],
     /// The signatureValue BIT STRING's bytes (no unused-bits octet).
     pub(crate) signature: &'a [u8],
+    /// Why this certificate may not be a trust-bundle CA (`None`: it may).
+    ca_refusal: Option<&'static str>,
+}
+
+/// The raw pieces of a certificate, as `der`'s reader finds them.
+struct Raw<'a> {
+    tbs: &'a [u8],
+    serial: &'a [u8],
+    tbs_signature_alg: &'a [u8],
+    issuer: &'a [u8],
+    subject: &'a [u8],
+    spki: &'a [u8],
+    spki_alg: &'a [u8],
+    public_key: &'a [u8],
+    signature_alg: &'a [u8],
+    signature: &'a [u8],
+}
+
+/// The contents of a TLV that must have tag `tag`.
+fn contents<'a>(any: AnyRef<'a>, tag: Tag, what: &'static str) -> Result<&'a [u8], DerError> {
+    if any.tag() == tag {
+        Ok(any.value())
+    } else {
+        Err(DerError::Invalid(what))
+    }
+}
+
+/// The bytes of a BIT STRING that must have no unused bits.
+fn bit_string_bytes<'a>(bits: BitStringRef<'a>, what: &'static str) -> Result<&'a [u8], DerError> {
+    bits.as_bytes().ok_or(DerError::Invalid(what))
+}
+
+impl<'a> Raw<'a> {
+    /// Splits a certificate that `x509-cert` has already decoded, so every
+    /// structural error here is already excluded; still, nothing is assumed.
+    fn split(der: &'a [u8]) -> Result<Self, DerError> {
+        let mut outer = SliceReader::new(der)?;
+        let (tbs, signature_alg, signature) = outer.sequence(|cert| {
+            let tbs = cert.tlv_bytes()?;
+            let signature_alg = AnyRef::decode(cert)?;
+            let signature = BitStringRef::decode(cert)?;
+            Ok((tbs, signature_alg, signature))
+        })?;
+        outer.finish(())?;
+
+        let mut tbs_reader = SliceReader::new(tbs)?;
+        let (serial, tbs_signature_alg, issuer, subject, spki) = tbs_reader.sequence(|t| {
+            if t.peek_byte() == Some(VERSION_TAG) {
+                t.tlv_bytes()?;
+            }
+            let serial = AnyRef::decode(t)?;
+            let tbs_signature_alg = AnyRef::decode(t)?;
+            let issuer = t.tlv_bytes()?;
+            let _validity = t.tlv_bytes()?;
+            let subject = t.tlv_bytes()?;
+            let spki = t.tlv_bytes()?;
+            // Unique identifiers and extensions (decoded by x509-cert).
+            while !t.is_finished() {
+                t.tlv_bytes()?;
+            }
+            Ok((serial, tbs_signature_alg, issuer, subject, spki))
+        })?;
+        tbs_reader.finish(())?;
+
+        let mut spki_reader = SliceReader::new(spki)?;
+        let (spki_alg, public_key) = spki_reader.sequence(|s| {
+            let alg = AnyRef::decode(s)?;
+            let key = BitStringRef::decode(s)?;
+            Ok((alg, key))
+        })?;
+        spki_reader.finish(())?;
+
+        Ok(Self {
+            tbs,
+            serial: contents(serial, Tag::Integer, "serialNumber is not an INTEGER")?,
+            tbs_signature_alg: contents(
+                tbs_signature_alg,
+                Tag::Sequence,
+                "signature is not an AlgorithmIdentifier",
+            )?,
+            issuer,
+            subject,
+            spki,
+            spki_alg: contents(
+                spki_alg,
+                Tag::Sequence,
+                "public key algorithm is not an AlgorithmIdentifier",
+            )?,
+            public_key: bit_string_bytes(public_key, "subjectPublicKey has unused bits")?,
+            signature_alg: contents(
+                signature_alg,
+                Tag::Sequence,
+                "signatureAlgorithm is not an AlgorithmIdentifier",
+            )?,
+            signature: bit_string_bytes(signature, "signatureValue has unused bits")?,
+        })
+    }
+}
+
+/// Seconds since the Unix epoch of a certificate time.
+fn unix_seconds(time: x509_cert::time::Time) -> Result<i64, DerError> {
+    i64::try_from(time.to_unix_duration().as_secs())
+        .map_err(|_| DerError::Invalid("certificate time out of range"))
+}
+
+/// Whether a certificate with these extensions may be a CA of the trust
+/// bundle; `None` if it may, else why not. Only called for v3.
+fn ca_refusal(extensions: &[x509_cert::ext::Extension]) -> Option<&'static str> {
+    let mut basic = extensions
+        .iter()
+        .filter(|e| e.extn_id == BasicConstraints::OID);
+    let mut usage = extensions.iter().filter(|e| e.extn_id == KeyUsage::OID);
+    let (Some(basic_ext), None) = (basic.next(), basic.next()) else {
+        return Some(
+            if extensions
+                .iter()
+                .any(|e| e.extn_id == BasicConstraints::OID)
+            {
+                "it has more than one basicConstraints extension"
+            } else {
+                "it is an X.509 v3 certificate without a basicConstraints extension \
+             (a CA certificate has basicConstraints CA:TRUE)"
+            },
+        );
+    };
+    match BasicConstraints::from_der(basic_ext.extn_value.as_bytes()) {
+        Err(_) => return Some("its basicConstraints extension cannot be read"),
+        Ok(bc) if !bc.ca => {
+            return Some("its basicConstraints extension says CA:FALSE (it is not a CA)")
+        }
+        Ok(_) => {}
+    }
+    match (usage.next(), usage.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => Some("it has more than one keyUsage extension"),
+        (Some(ext), None) => match KeyUsage::from_der(ext.extn_value.as_bytes()) {
+            Err(_) => Some("its keyUsage extension cannot be read"),
+            Ok(ku) if !ku.key_cert_sign() => Some(
+                "its keyUsage extension does not allow keyCertSign \
+                 (it may not sign certificates)",
+            ),
+            Ok(_) => None,
+        },
+    }
 }
 
 impl<'a> Certificate<'a> {
     /// Parses a DER certificate. The whole input must be one certificate.
     pub(crate) fn parse(der: &'a [u8]) -> Result<Self, DerError> {
-        let mut outer = Reader::new(der);
-        let cert = outer.read(tag::SEQUENCE, "certificate is not a SEQUENCE")?;
-        outer.finish("trailing data after the certificate")?;
-
-        let mut cert_reader = Reader::new(cert.contents);
-        let tbs = cert_reader.read(tag::SEQUENCE, "tbsCertificate is not a SEQUENCE")?;
-        let signature_alg = cert_reader.read(
-            tag::SEQUENCE,
-            "signatureAlgorithm is not an AlgorithmIdentifier",
-        )?;
-        let signature_value =
-            cert_reader.read(tag::BIT_STRING, "signatureValue is not a BIT STRING")?;
-        cert_reader.finish("trailing data in the certificate")?;
-        let signature = bit_string_bytes(signature_value.contents)?;
-
-        let mut t = Reader::new(tbs.contents);
-        let version = match t.read_optional(tag::CONTEXT_0)? {
-            None => 0,
-            Some(explicit) => {
-                let mut v = Reader::new(explicit.contents);
-                let int = v.read(tag::INTEGER, "version is not an INTEGER")?;
-                v.finish("trailing data in the version")?;
-                match int.contents {
-                    [n @ 0..=2] => *n,
-                    _ => return Err(DerError("unsupported certificate version")),
-                }
-            }
+        let decoded = x509_cert::Certificate::from_der(der)?;
+        let tbs = &decoded.tbs_certificate;
+        let version = match tbs.version {
+            Version::V1 => 0,
+            Version::V2 => 1,
+            Version::V3 => VERSION_3,
         };
-        let serial = t
-            .read(tag::INTEGER, "serialNumber is not an INTEGER")?
-            .contents;
-        if serial.is_empty() {
-            return Err(DerError("empty serialNumber"));
+        if version < 1 && (tbs.issuer_unique_id.is_some() || tbs.subject_unique_id.is_some()) {
+            return Err(DerError::Invalid(
+                "unique identifiers in an X.509 v1 certificate",
+            ));
         }
-        if serial.len() > MAX_SERIAL_LEN {
-            return Err(DerError("serialNumber too long"));
+        if version < VERSION_3 && tbs.extensions.is_some() {
+            return Err(DerError::Invalid(
+                "extensions in a certificate that is not X.509 v3",
+            ));
         }
-        let tbs_signature_alg = t
-            .read(tag::SEQUENCE, "signature is not an AlgorithmIdentifier")?
-            .contents;
-        let issuer = t.read(tag::SEQUENCE, "issuer is not a Name")?.whole;
-        let validity = t.read(tag::SEQUENCE, "validity is not a SEQUENCE")?;
-        let subject = t.read(tag::SEQUENCE, "subject is not a Name")?.whole;
-        let spki = t.read(tag::SEQUENCE, "subjectPublicKeyInfo is not a SEQUENCE")?;
-
-        if version >= 1 {
-            t.read_optional(tag::CONTEXT_1_PRIMITIVE)?;
-            t.read_optional(tag::CONTEXT_2_PRIMITIVE)?;
-        }
-        if version == VERSION_3 {
-            if let Some(ext) = t.read_optional(tag::CONTEXT_3)? {
-                let mut e = Reader::new(ext.contents);
-                e.read(tag::SEQUENCE, "extensions are not a SEQUENCE")?;
-                e.finish("trailing data after the extensions")?;
-            }
-        }
-        t.finish("unexpected data in tbsCertificate")?;
-
-        let mut v = Reader::new(validity.contents);
-        let not_before = parse_time(v.read_any()?)?;
-        let not_after = parse_time(v.read_any()?)?;
-        v.finish("trailing data in the validity")?;
-
-        let mut s = Reader::new(spki.contents);
-        let spki_alg = s
-            .read(
-                tag::SEQUENCE,
-                "public key algorithm is not an AlgorithmIdentifier",
-            )?
-            .contents;
-        let key = s.read(tag::BIT_STRING, "subjectPublicKey is not a BIT STRING")?;
-        s.finish("trailing data in subjectPublicKeyInfo")?;
-        let public_key = bit_string_bytes(key.contents)?;
-
+        let not_before = unix_seconds(tbs.validity.not_before)?;
+        let not_after = unix_seconds(tbs.validity.not_after)?;
+        let ca_refusal = if version == VERSION_3 {
+            ca_refusal(tbs.extensions.as_deref().unwrap_or_default())
+        } else {
+            // v1 and v2 have no extensions to say either way; they stay
+            // usable as CAs (see docs/TLS.md).
+            None
+        };
+        let raw = Raw::split(der)?;
         Ok(Self {
-            tbs: tbs.whole,
+            tbs: raw.tbs,
             version,
-            serial,
-            tbs_signature_alg,
-            issuer,
+            serial: raw.serial,
+            tbs_signature_alg: raw.tbs_signature_alg,
+            issuer: raw.issuer,
             not_before,
             not_after,
-            subject,
-            spki: spki.whole,
-            spki_alg,
-            public_key,
-            signature_alg: signature_alg.contents,
-            signature,
+            subject: raw.subject,
+            spki: raw.spki,
+            spki_alg: raw.spki_alg,
+            public_key: raw.public_key,
+            signature_alg: raw.signature_alg,
+            signature: raw.signature,
+            ca_refusal,
         })
     }
 
@@ -306,6 +290,14 @@ impl<'a> Certificate<'a> {
     /// The X.509 version as people write it: 1, 2 or 3.
     pub(crate) fn version_number(&self) -> u8 {
         self.version.saturating_add(1)
+    }
+
+    /// Why this certificate may not serve as a CA of the trust bundle, or
+    /// `None` if it may: an X.509 v3 certificate needs basicConstraints
+    /// CA:TRUE and, if it has a keyUsage extension, keyCertSign in it. A v1
+    /// or v2 certificate (no extensions) may.
+    pub(crate) fn ca_refusal(&self) -> Option<&'static str> {
+        self.ca_refusal
     }
 
     /// All common names in the subject, in order.
@@ -334,40 +326,33 @@ impl<'a> Certificate<'a> {
     }
 }
 
-/// The bytes of a BIT STRING that must have no unused bits.
-fn bit_string_bytes(contents: &[u8]) -> Result<&[u8], DerError> {
-    match contents.split_first() {
-        Some((0, bytes)) => Ok(bytes),
-        Some(_) => Err(DerError("BIT STRING with unused bits")),
-        None => Err(DerError("empty BIT STRING")),
-    }
-}
-
 /// The common names of a complete Name encoding, in order of appearance.
 fn common_names(name: &[u8]) -> Result<Vec<String>, DerError> {
-    let mut outer = Reader::new(name);
-    let seq = outer.read(tag::SEQUENCE, "Name is not a SEQUENCE")?;
-    outer.finish("trailing data after a Name")?;
+    let name = Name::from_der(name)?;
     let mut names = Vec::new();
-    let mut rdns = Reader::new(seq.contents);
-    while !rdns.is_empty() {
-        let rdn = rdns.read(tag::SET, "RelativeDistinguishedName is not a SET")?;
-        let mut atvs = Reader::new(rdn.contents);
-        while !atvs.is_empty() {
-            let atv = atvs.read(tag::SEQUENCE, "AttributeTypeAndValue is not a SEQUENCE")?;
-            let mut fields = Reader::new(atv.contents);
-            let oid = fields.read(tag::OID, "attribute type is not an OID")?;
-            let value = fields.read_any()?;
-            fields.finish("trailing data in AttributeTypeAndValue")?;
-            if oid.contents == OID_COMMON_NAME {
+    for rdn in name.0.iter() {
+        for atv in rdn.0.iter() {
+            if atv.oid == OID_COMMON_NAME {
                 names.push(
-                    decode_string(value.tag, value.contents)
-                        .ok_or(DerError("common name is not a readable string"))?,
+                    decode_string(u8::from(atv.value.tag()), atv.value.value())
+                        .ok_or(DerError::Invalid("common name is not a readable string"))?,
                 );
             }
         }
     }
     Ok(names)
+}
+
+/// DER tags of the directory string types.
+mod tag {
+    pub(super) const UTF8_STRING: u8 = 0x0c;
+    pub(super) const PRINTABLE_STRING: u8 = 0x13;
+    pub(super) const TELETEX_STRING: u8 = 0x14;
+    pub(super) const IA5_STRING: u8 = 0x16;
+    pub(super) const UNIVERSAL_STRING: u8 = 0x1c;
+    pub(super) const BMP_STRING: u8 = 0x1e;
+    #[cfg(test)]
+    pub(super) const OID: u8 = 0x06;
 }
 
 /// Decodes the directory string types used in names.
@@ -412,82 +397,6 @@ fn decode_string(string_tag: u8, bytes: &[u8]) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// Parses UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime (`YYYYMMDDHHMMSSZ`)
-/// into seconds since the Unix epoch.
-fn parse_time(tlv: Tlv<'_>) -> Result<i64, DerError> {
-    let bad = DerError("invalid certificate time");
-    let (year, rest) = match tlv.tag {
-        tag::UTC_TIME => {
-            let yy = digits(tlv.contents.get(..2).ok_or(bad)?).ok_or(bad)?;
-            let year = if yy < 50 { 2000 + yy } else { 1900 + yy };
-            (year, tlv.contents.get(2..).ok_or(bad)?)
-        }
-        tag::GENERALIZED_TIME => {
-            let year = digits(tlv.contents.get(..4).ok_or(bad)?).ok_or(bad)?;
-            (year, tlv.contents.get(4..).ok_or(bad)?)
-        }
-        _ => {
-            return Err(DerError(
-                "validity time is neither UTCTime nor GeneralizedTime",
-            ))
-        }
-    };
-    // MMDDHHMMSSZ
-    if rest.len() != 11 || rest.last() != Some(&b'Z') {
-        return Err(bad);
-    }
-    let field = |range: std::ops::Range<usize>| rest.get(range).and_then(digits).ok_or(bad);
-    let month = field(0..2)?;
-    let day = field(2..4)?;
-    let hour = field(4..6)?;
-    let minute = field(6..8)?;
-    let second = field(8..10)?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return Err(bad);
-    }
-    Ok(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
-}
-
-/// ASCII decimal digits to a number (at most four digits are ever passed).
-fn digits(bytes: &[u8]) -> Option<i64> {
-    if bytes.is_empty() || bytes.len() > 4 {
-        return None;
-    }
-    bytes.iter().try_fold(0i64, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
-    })
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(year) => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// A DER INTEGER's contents (two's complement, big-endian) in decimal.
@@ -542,6 +451,16 @@ pub(crate) fn integer_to_decimal(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    const PARTY_0: &[u8] = include_bytes!("../../tests/fixtures/tno-certs/party_0.crt");
+    const CA_ROOT: &[u8] = include_bytes!("../../tests/fixtures/tno-certs/ca-root.crt");
+
+    fn der_of(pem: &[u8]) -> Vec<u8> {
+        use rustls_pki_types::pem::PemObject;
+        rustls_pki_types::CertificateDer::from_pem_slice(pem)
+            .expect("PEM certificate")
+            .to_vec()
+    }
+
     #[test]
     fn decimal_serials() {
         assert_eq!(integer_to_decimal(&[0x00]), "0");
@@ -573,54 +492,54 @@ mod tests {
     }
 
     #[test]
-    fn times() {
-        let utc = |s: &str| {
-            parse_time(Tlv {
-                tag: tag::UTC_TIME,
-                contents: s.as_bytes(),
-                whole: &[],
-            })
-        };
-        let gen = |s: &str| {
-            parse_time(Tlv {
-                tag: tag::GENERALIZED_TIME,
-                contents: s.as_bytes(),
-                whole: &[],
-            })
-        };
-        assert_eq!(utc("700101000000Z"), Ok(0));
-        assert_eq!(utc("250122131650Z"), Ok(1_737_551_810));
-        assert_eq!(gen("20520609131650Z"), Ok(2_601_551_810));
-        assert_eq!(utc("500101000000Z"), Ok(-631_152_000));
-        assert_eq!(gen("20000229235959Z"), Ok(951_868_799));
-        assert!(gen("20010229000000Z").is_err());
-        assert!(utc("700101000000").is_err());
-        assert!(utc("7001010000+0Z").is_err());
-        assert!(utc("701301000000Z").is_err());
-        assert!(gen("2000010100000Z").is_err());
-        assert!(utc("").is_err());
+    fn python_certificates_read_as_openssl_reads_them() {
+        // openssl x509 -noout -dates -serial: Jan 22 13:16:51 2025 GMT (a
+        // UTCTime), Jun  9 13:16:51 2052 GMT (a GeneralizedTime), serial 02.
+        let der = der_of(PARTY_0);
+        let cert = Certificate::parse(&der).expect("party_0");
+        assert_eq!(cert.version_number(), 1);
+        assert_eq!(cert.not_before, 1_737_551_811);
+        assert_eq!(cert.not_after, 2_601_551_811);
+        assert_eq!(cert.serial_decimal(), "2");
+        assert_eq!(cert.subject_common_name().as_deref(), Some("party_0"));
+        assert_eq!(
+            cert.issuer_common_name().as_deref(),
+            Some("ca-intermediate")
+        );
+        assert_eq!(cert.ca_refusal(), None, "v1: no extensions to refuse it on");
+        // The signed part and the signature are the certificate's own bytes.
+        assert!(der.windows(cert.tbs.len()).any(|w| w == cert.tbs));
+        assert!(der.ends_with(cert.signature));
+
+        let root = der_of(CA_ROOT);
+        let root = Certificate::parse(&root).expect("root");
+        assert!(root.is_v3());
+        assert_eq!(root.ca_refusal(), None, "CA:TRUE, keyCertSign");
+        assert_eq!(root.subject, root.issuer);
     }
 
     #[test]
-    fn lengths_are_strict() {
-        // Indefinite, non-minimal, truncated.
-        assert!(Reader::new(&[0x30, 0x80, 0, 0]).read_any().is_err());
-        assert!(Reader::new(&[0x30, 0x81, 0x05, 1, 2, 3, 4, 5])
-            .read_any()
-            .is_err());
-        assert!(Reader::new(&[0x30, 0x82, 0x00, 0x81]).read_any().is_err());
-        assert!(Reader::new(&[0x30, 0x03, 1, 2]).read_any().is_err());
-        assert!(Reader::new(&[0x30, 0x85, 1, 1, 1, 1, 1])
-            .read_any()
-            .is_err());
-        assert!(Reader::new(&[0x1f, 0x01, 0x00]).read_any().is_err());
-        let mut r = Reader::new(&[0x04, 0x02, 1, 2, 0x05, 0x00]);
-        let first = r.read_any().unwrap();
-        assert_eq!(first.contents, &[1, 2]);
-        assert_eq!(first.whole, &[4, 2, 1, 2]);
-        let second = r.read_any().unwrap();
-        assert_eq!(second.tag, 0x05);
-        assert!(r.is_empty());
+    fn encodings_are_strict() {
+        let der = der_of(PARTY_0);
+        assert!(Certificate::parse(&der).is_ok());
+        // Trailing data.
+        let mut longer = der.clone();
+        longer.push(0);
+        assert!(Certificate::parse(&longer).is_err());
+        // The outer length re-encoded non-minimally (0x82 LL LL -> 0x83 00 LL LL).
+        assert_eq!(der[1], 0x82, "a two-octet length");
+        let mut non_minimal = vec![0x30, 0x83, 0x00];
+        non_minimal.extend_from_slice(&der[2..]);
+        assert!(Certificate::parse(&non_minimal).is_err());
+        // Indefinite length.
+        let mut indefinite = vec![0x30, 0x80];
+        indefinite.extend_from_slice(&der[4..]);
+        indefinite.extend_from_slice(&[0, 0]);
+        assert!(Certificate::parse(&indefinite).is_err());
+        // Every truncation.
+        for len in 0..der.len() {
+            assert!(Certificate::parse(&der[..len]).is_err(), "prefix {len}");
+        }
     }
 
     #[test]
