@@ -606,6 +606,116 @@ fn number_after(text: &str, prefix: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn bodies_go_out_in_shared_slices_and_record_progress() {
+        use http_body::Body as _;
+        use http_body_util::BodyExt as _;
+        let big = Bytes::from(vec![1u8; 2 * BODY_SLICE + 5]);
+        let small = Bytes::from_static(b"abc");
+        let size = (big.len() + small.len()) as u64;
+        let progress = Arc::new(Progress::new(size));
+        let mut body = PartsBody {
+            parts: [big.clone(), Bytes::new(), small.clone()]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect(),
+            remaining: size,
+            progress: progress.clone(),
+        };
+        assert_eq!(body.size_hint().exact(), Some(size));
+        assert!(progress.state().first.is_none());
+        let mut lens = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            // slices of the part itself, not copies
+            if data.len() > 3 {
+                let offset = data.as_ptr() as usize - big.as_ptr() as usize;
+                assert!(offset + data.len() <= big.len());
+            }
+            lens.push(data.len());
+            let s = progress.state();
+            assert_eq!(s.ended.is_some(), body.remaining == 0);
+        }
+        assert_eq!(lens, [BODY_SLICE, BODY_SLICE, 5, 3]);
+        assert!(body.is_end_stream());
+        let s = progress.state();
+        assert!(s.first.is_some() && s.last.is_some() && s.ended.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadlines_follow_progress() {
+        let stall = Duration::from_secs(5);
+        let p = Progress::new(64 << 20);
+        // waiting for a connection: the connect timeout plus the stall
+        let (at, why) = p.deadline(stall);
+        assert_eq!(why, Stall::Connecting(CONNECT_TIMEOUT + stall));
+        assert_eq!(at, p.started + CONNECT_TIMEOUT + stall);
+        // each slice taken pushes the deadline on
+        tokio::time::advance(Duration::from_secs(1)).await;
+        p.record(false);
+        let (at, why) = p.deadline(stall);
+        assert_eq!((at, why), (Instant::now() + stall, Stall::Body(stall)));
+        tokio::time::advance(Duration::from_secs(4)).await;
+        p.record(false);
+        assert_eq!(p.deadline(stall).0, Instant::now() + stall);
+        // the last slice: the response may take the stall timeout, plus a
+        // second per 16 MiB, plus the time the last 4 MiB took to go out
+        tokio::time::advance(Duration::from_secs(3)).await;
+        p.record(true);
+        let (at, why) = p.deadline(stall);
+        let wait = stall + Duration::from_secs(4) + Duration::from_micros(7_000_000 / 16);
+        assert_eq!((at, why), (Instant::now() + wait, Stall::Response(wait)));
+        // the watchdog fires then, not before
+        let watch = p.watch(stall);
+        tokio::pin!(watch);
+        assert!(
+            tokio::time::timeout(wait - Duration::from_millis(1), &mut watch)
+                .await
+                .is_err()
+        );
+        assert_eq!(watch.await, Stall::Response(wait));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_notices_a_stall_soon_after_the_connection_got_ready() {
+        let stall = Duration::from_secs(2);
+        let p = Arc::new(Progress::new(10));
+        let watch = tokio::spawn({
+            let p = p.clone();
+            async move { p.watch(stall).await }
+        });
+        tokio::time::advance(Duration::from_millis(100)).await;
+        p.record(true);
+        let fired = tokio::time::timeout(Duration::from_secs(5), watch)
+            .await
+            .expect("the watchdog slept through the connecting allowance")
+            .unwrap();
+        assert!(matches!(fired, Stall::Response(_)));
+    }
+
+    #[test]
+    fn an_empty_body_counts_as_sent() {
+        let p = Progress::new(0);
+        assert!(matches!(
+            p.deadline(Duration::from_secs(1)).1,
+            Stall::Response(_)
+        ));
+    }
+
+    #[test]
+    fn give_up_messages_read_well() {
+        assert_eq!(attempts(1), "1 attempt");
+        assert_eq!(attempts(3), "3 attempts");
+        assert_eq!(seconds(Duration::from_millis(250)), "0.25 s");
+        assert_eq!(seconds(Duration::from_millis(7240)), "7.2 s");
+        assert_eq!(seconds(Duration::from_secs(30)), "30 s");
+        assert_eq!(seconds(Duration::from_millis(61_500)), "61.5 s");
+        assert_eq!(
+            Stall::Response(Duration::from_millis(5500)).to_string(),
+            "stalled: no response within 5.5 s after the request was sent"
+        );
+    }
+
     #[test]
     fn statuses_map_to_rejections() {
         assert_eq!(
