@@ -139,6 +139,14 @@ pub(crate) struct NetArgs {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub(crate) retry_window: Option<Duration>,
 
+    /// Seconds without progress after which an exchange with a peer counts
+    /// as stalled and is retried on a fresh connection (default 5): the
+    /// message is not taken by the connection for that long, or its
+    /// response does not start that long after it was sent (plus a second
+    /// per 16 MiB).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+    pub(crate) stall_timeout: Option<Duration>,
+
     #[command(flatten)]
     pub(crate) tls: TlsArgs,
 }

@@ -50,6 +50,9 @@ pub(crate) async fn start_pool(
     if let Some(window) = net.retry_window {
         builder = builder.retry_window(window);
     }
+    if let Some(stall) = net.stall_timeout {
+        builder = builder.stall_timeout(stall);
+    }
     if let Some(tls) = load_tls(&net.tls)? {
         builder = builder.tls(tls);
     }

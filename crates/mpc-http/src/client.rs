@@ -1,9 +1,23 @@
-//! The clients: one reqwest client per peer, with retries.
+//! The clients: one reqwest client per peer, with retries and
+//! progress-based deadlines.
+//!
+//! An attempt is watched while it runs (see [`Progress`]): the request body
+//! is handed to hyper in slices, and hyper asks for the next slice only when
+//! its write buffer has room, so the time of the last slice handed out
+//! follows what the connection really carries. An attempt whose body makes
+//! no progress for the stall timeout, or whose response does not start
+//! within the response deadline after the last slice went out, has
+//! stalled: it is dropped (which closes its connection: hyper's connection
+//! task closes a connection whose request was abandoned, and such a
+//! connection is never put back in the pool) and the message is sent again
+//! on a fresh connection with the same delivery token.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use mpc_transport::{Rejection, TransportError};
@@ -19,6 +33,33 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Most of an error response body read for the error message.
 const MAX_ERROR_BODY: usize = 4096;
+/// Time allowed to open a connection (TCP; the TLS handshake is watched by
+/// the stall deadline on top of it).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest slice of a request body handed to hyper at once: hyper asks for
+/// the next one when its write buffer has room, so progress is seen at
+/// this granularity (128 KiB take 50 ms at 20 Mbit/s, 5 s at 210 kbit/s).
+const BODY_SLICE: usize = 128 << 10;
+/// The receiver's allowance for reading what it received before it
+/// answers: a Python party decodes the whole message first. The response
+/// deadline grows by one second per this many bytes sent.
+const RECEIVER_BYTES_PER_SEC: u64 = 16 << 20;
+/// Bytes that may still sit in socket buffers (ours, a proxy's, the
+/// peer's) when the last slice has been handed to the connection: they
+/// drain at the pace the body went out, and the response deadline allows
+/// for that.
+const BUFFERED_ALLOWANCE: u64 = 4 << 20;
+
+/// The timing settings of the clients.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// How long a send keeps retrying.
+    pub(crate) retry_window: Duration,
+    /// The overall cap of one attempt: this plus a second per MiB.
+    pub(crate) request_timeout: Duration,
+    /// No progress for this long means the exchange stalled.
+    pub(crate) stall_timeout: Duration,
+}
 
 #[derive(Debug)]
 struct PeerClient {
@@ -31,8 +72,7 @@ struct PeerClient {
 pub(crate) struct Clients {
     peers: HashMap<String, Arc<PeerClient>>,
     cookie: HeaderValue,
-    retry_window: Duration,
-    request_timeout: Duration,
+    timing: Timing,
     closed: Arc<AtomicBool>,
     rust_peers: Arc<RustPeers>,
     /// Delivery tokens: a random prefix for this transport and a counter.
@@ -60,8 +100,7 @@ impl Clients {
         peers: &[PeerAddr],
         advertised_port: u16,
         tls: Option<&TlsSetup>,
-        retry_window: Duration,
-        request_timeout: Duration,
+        timing: Timing,
         closed: Arc<AtomicBool>,
         rust_peers: Arc<RustPeers>,
     ) -> Result<Self, HttpError> {
@@ -71,7 +110,7 @@ impl Clients {
                 .http1_only()
                 .tcp_nodelay(true)
                 .no_proxy()
-                .connect_timeout(Duration::from_secs(10))
+                .connect_timeout(CONNECT_TIMEOUT)
                 .pool_idle_timeout(Duration::from_secs(60))
                 .redirect(reqwest::redirect::Policy::none());
             let scheme = match tls {
@@ -122,8 +161,7 @@ impl Clients {
         Ok(Clients {
             peers: map,
             cookie,
-            retry_window,
-            request_timeout,
+            timing,
             closed,
             rust_peers,
             token_prefix: token_prefix(),
@@ -140,15 +178,20 @@ impl Clients {
         let peer = self.peers.get(to).cloned();
         let to = to.to_owned();
         let cookie = self.cookie.clone();
-        let window = self.retry_window;
-        let attempt_timeout = self.request_timeout + Duration::from_secs((size >> 20) as u64);
+        let Timing {
+            retry_window: window,
+            request_timeout,
+            stall_timeout,
+        } = self.timing;
+        let attempt_timeout = request_timeout + Duration::from_secs((size >> 20) as u64);
         let closed = self.closed.clone();
         let rust_peers = self.rust_peers.clone();
         let seq = self.token_seq.fetch_add(1, Ordering::Relaxed);
         let token = format!("{:016x}-{seq:x}", self.token_prefix);
         async move {
             let peer = peer.ok_or_else(|| TransportError::UnknownPeer { peer: to.clone() })?;
-            let deadline = tokio::time::Instant::now() + window;
+            let started = Instant::now();
+            let deadline = started + window;
             let mut backoff = FIRST_BACKOFF;
             let mut attempt = 0u32;
             loop {
@@ -156,16 +199,27 @@ impl Clients {
                     return Err(TransportError::Closed);
                 }
                 attempt += 1;
-                let res = peer
+                let progress = Arc::new(Progress::new(size as u64));
+                let request = peer
                     .client
                     .post(peer.url.clone())
                     .header(COOKIE, cookie.clone())
                     .header(CONTENT_TYPE, "application/octet-stream")
                     .header(DELIVERY_HEADER, token.as_str())
                     .timeout(attempt_timeout)
-                    .body(PartsBody::body(&parts))
-                    .send()
-                    .await;
+                    .body(PartsBody::body(&parts, progress.clone()))
+                    .send();
+                // the attempt is raced against its watchdog; when the
+                // watchdog wins, the request future is dropped here, and
+                // its connection with it
+                let res = tokio::select! {
+                    biased;
+                    res = request => res.map_err(|e| describe(&e)),
+                    stall = progress.watch(stall_timeout) => {
+                        tracing::debug!(to = %to, attempt, reason = %stall, "exchange stalled, dropping its connection");
+                        Err(stall.to_string())
+                    }
+                };
                 let why = match res {
                     Ok(resp) if resp.status() == StatusCode::OK => {
                         if resp.headers().contains_key(POOL_HEADER) {
@@ -177,11 +231,11 @@ impl Clients {
                         return Ok(());
                     }
                     Ok(resp) if resp.status() == StatusCode::SERVICE_UNAVAILABLE => {
-                        format!("busy: {}", error_text(resp).await)
+                        format!("busy: {}", error_text(resp, stall_timeout).await)
                     }
                     Ok(resp) => {
                         let status = resp.status();
-                        let text = error_text(resp).await;
+                        let text = error_text(resp, stall_timeout).await;
                         return Err(match rejection(status, text) {
                             Ok(rejection) => TransportError::Rejected {
                                 peer: to,
@@ -193,13 +247,18 @@ impl Clients {
                             },
                         });
                     }
-                    Err(e) => describe(&e),
+                    Err(why) => why,
                 };
-                let now = tokio::time::Instant::now();
+                let now = Instant::now();
                 if now >= deadline {
                     return Err(TransportError::Unreachable {
                         peer: to,
-                        reason: format!("{why} (gave up after {attempt} attempts in {window:?})"),
+                        reason: format!(
+                            "{why} (gave up after {} in {}; retry window {})",
+                            attempts(attempt),
+                            seconds(now - started),
+                            seconds(window),
+                        ),
                     });
                 }
                 tracing::debug!(to = %to, attempt, reason = %why, "send failed, retrying");
@@ -208,6 +267,161 @@ impl Clients {
             }
         }
     }
+}
+
+/// "1 attempt", "2 attempts".
+fn attempts(n: u32) -> String {
+    if n == 1 {
+        "1 attempt".into()
+    } else {
+        format!("{n} attempts")
+    }
+}
+
+/// A duration for people: "0.25 s", "7.2 s", "30 s".
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{s:.2} s")
+    } else if d.subsec_nanos() == 0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// How a stalled exchange was noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stall {
+    /// No connection ready to take the request.
+    Connecting(Duration),
+    /// The request body made no progress.
+    Body(Duration),
+    /// The whole request was handed over, the response did not start.
+    Response(Duration),
+}
+
+impl std::fmt::Display for Stall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stall::Connecting(d) => write!(
+                f,
+                "stalled: no connection ready to take the request within {}",
+                seconds(*d)
+            ),
+            Stall::Body(d) => write!(
+                f,
+                "stalled: the request made no progress for {}",
+                seconds(*d)
+            ),
+            Stall::Response(d) => write!(
+                f,
+                "stalled: no response within {} after the request was sent",
+                seconds(*d)
+            ),
+        }
+    }
+}
+
+/// What an attempt's body has done so far, written by the body as hyper
+/// takes slices of it and read by the watchdog.
+#[derive(Debug)]
+struct Progress {
+    size: u64,
+    started: Instant,
+    state: Mutex<ProgressState>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct ProgressState {
+    /// When the first slice was taken (the connection was ready).
+    first: Option<Instant>,
+    /// When the latest slice was taken.
+    last: Option<Instant>,
+    /// When the last slice was taken: the whole request is with the
+    /// connection.
+    ended: Option<Instant>,
+}
+
+impl Progress {
+    fn new(size: u64) -> Self {
+        let started = Instant::now();
+        let mut state = ProgressState::default();
+        if size == 0 {
+            // hyper never asks an empty body for anything
+            state = ProgressState {
+                first: Some(started),
+                last: Some(started),
+                ended: Some(started),
+            };
+        }
+        Progress {
+            size,
+            started,
+            state: Mutex::new(state),
+        }
+    }
+
+    fn state(&self) -> ProgressState {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records that a slice was handed out, the last one if `end`.
+    fn record(&self, end: bool) {
+        let now = Instant::now();
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.first.get_or_insert(now);
+        s.last = Some(now);
+        if end {
+            s.ended = Some(now);
+        }
+    }
+
+    /// When the attempt counts as stalled, given what happened so far.
+    fn deadline(&self, stall: Duration) -> (Instant, Stall) {
+        let s = self.state();
+        match (s.first, s.last, s.ended) {
+            (Some(first), _, Some(ended)) => {
+                let wait = response_deadline(stall, self.size, ended - first);
+                (ended + wait, Stall::Response(wait))
+            }
+            (_, Some(last), None) => (last + stall, Stall::Body(stall)),
+            _ => {
+                let wait = CONNECT_TIMEOUT + stall;
+                (self.started + wait, Stall::Connecting(wait))
+            }
+        }
+    }
+
+    /// Resolves when the attempt has stalled (never, while it progresses).
+    async fn watch(&self, stall: Duration) -> Stall {
+        loop {
+            let (at, why) = self.deadline(stall);
+            let now = Instant::now();
+            if now >= at {
+                return why;
+            }
+            // deadlines only move later, except when the connection gets
+            // ready (the long connecting allowance ends): look again
+            // within a stall timeout
+            tokio::time::sleep_until(at.min(now + stall)).await;
+        }
+    }
+}
+
+/// How long after the last byte of a request was handed to the connection
+/// its response may take to start: the stall timeout, plus a second per
+/// 16 MiB sent (the receiver may read the whole message before it
+/// answers), plus the time the body's last 4 MiB took to go out (that much
+/// may still be in socket buffers on the way, draining at that pace).
+fn response_deadline(stall: Duration, size: u64, upload: Duration) -> Duration {
+    let reading = Duration::from_secs_f64(size as f64 / RECEIVER_BYTES_PER_SEC as f64);
+    let draining = if size == 0 {
+        Duration::ZERO
+    } else {
+        upload.mul_f64(size.min(BUFFERED_ALLOWANCE) as f64 / size as f64)
+    };
+    stall + reading + draining
 }
 
 impl Clients {
@@ -280,21 +494,22 @@ fn plain_tls_config() -> Result<rustls::ClientConfig, HttpError> {
 
 /// A request body of packet parts sent back to back, with its exact length
 /// known up front (so the request carries a Content-Length, which the
-/// Python server requires) and no part copied.
+/// Python server requires) and no part copied. It hands the parts out in
+/// slices of at most [`BODY_SLICE`] bytes (sharing, not copying, the
+/// part) and records each in its [`Progress`].
 struct PartsBody {
     parts: std::collections::VecDeque<Bytes>,
     remaining: u64,
+    progress: Arc<Progress>,
 }
 
 impl PartsBody {
-    fn body(parts: &[Bytes]) -> reqwest::Body {
-        match parts {
-            [one] => reqwest::Body::from(one.clone()),
-            _ => reqwest::Body::wrap(PartsBody {
-                parts: parts.iter().filter(|p| !p.is_empty()).cloned().collect(),
-                remaining: parts.iter().map(|p| p.len() as u64).sum(),
-            }),
-        }
+    fn body(parts: &[Bytes], progress: Arc<Progress>) -> reqwest::Body {
+        reqwest::Body::wrap(PartsBody {
+            parts: parts.iter().filter(|p| !p.is_empty()).cloned().collect(),
+            remaining: parts.iter().map(|p| p.len() as u64).sum(),
+            progress,
+        })
     }
 }
 
@@ -306,11 +521,18 @@ impl http_body::Body for PartsBody {
         mut self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        let next = self.parts.pop_front();
-        if let Some(p) = &next {
-            self.remaining -= p.len() as u64;
-        }
-        std::task::Poll::Ready(next.map(|p| Ok(http_body::Frame::data(p))))
+        let this = &mut *self;
+        let Some(part) = this.parts.front_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        let slice = if part.len() > BODY_SLICE {
+            part.split_to(BODY_SLICE)
+        } else {
+            this.parts.pop_front().unwrap_or_default()
+        };
+        this.remaining -= slice.len() as u64;
+        this.progress.record(this.remaining == 0);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(slice))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -334,16 +556,21 @@ fn describe(e: &reqwest::Error) -> String {
     s
 }
 
-async fn error_text(resp: reqwest::Response) -> String {
+/// The start of an error response's body, read for at most `wait` (a
+/// body that stalls is not waited for).
+async fn error_text(resp: reqwest::Response, wait: Duration) -> String {
     let mut resp = resp;
     let mut out = Vec::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
-        let room = MAX_ERROR_BODY.saturating_sub(out.len());
-        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if out.len() >= MAX_ERROR_BODY {
-            break;
+    let read = async {
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            let room = MAX_ERROR_BODY.saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if out.len() >= MAX_ERROR_BODY {
+                break;
+            }
         }
-    }
+    };
+    let _ = tokio::time::timeout(wait, read).await;
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -378,6 +605,116 @@ fn number_after(text: &str, prefix: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn bodies_go_out_in_shared_slices_and_record_progress() {
+        use http_body::Body as _;
+        use http_body_util::BodyExt as _;
+        let big = Bytes::from(vec![1u8; 2 * BODY_SLICE + 5]);
+        let small = Bytes::from_static(b"abc");
+        let size = (big.len() + small.len()) as u64;
+        let progress = Arc::new(Progress::new(size));
+        let mut body = PartsBody {
+            parts: [big.clone(), Bytes::new(), small.clone()]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect(),
+            remaining: size,
+            progress: progress.clone(),
+        };
+        assert_eq!(body.size_hint().exact(), Some(size));
+        assert!(progress.state().first.is_none());
+        let mut lens = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let data = frame.unwrap().into_data().unwrap();
+            // slices of the part itself, not copies
+            if data.len() > 3 {
+                let offset = data.as_ptr() as usize - big.as_ptr() as usize;
+                assert!(offset + data.len() <= big.len());
+            }
+            lens.push(data.len());
+            let s = progress.state();
+            assert_eq!(s.ended.is_some(), body.remaining == 0);
+        }
+        assert_eq!(lens, [BODY_SLICE, BODY_SLICE, 5, 3]);
+        assert!(body.is_end_stream());
+        let s = progress.state();
+        assert!(s.first.is_some() && s.last.is_some() && s.ended.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadlines_follow_progress() {
+        let stall = Duration::from_secs(5);
+        let p = Progress::new(64 << 20);
+        // waiting for a connection: the connect timeout plus the stall
+        let (at, why) = p.deadline(stall);
+        assert_eq!(why, Stall::Connecting(CONNECT_TIMEOUT + stall));
+        assert_eq!(at, p.started + CONNECT_TIMEOUT + stall);
+        // each slice taken pushes the deadline on
+        tokio::time::advance(Duration::from_secs(1)).await;
+        p.record(false);
+        let (at, why) = p.deadline(stall);
+        assert_eq!((at, why), (Instant::now() + stall, Stall::Body(stall)));
+        tokio::time::advance(Duration::from_secs(4)).await;
+        p.record(false);
+        assert_eq!(p.deadline(stall).0, Instant::now() + stall);
+        // the last slice: the response may take the stall timeout, plus a
+        // second per 16 MiB, plus the time the last 4 MiB took to go out
+        tokio::time::advance(Duration::from_secs(3)).await;
+        p.record(true);
+        let (at, why) = p.deadline(stall);
+        let wait = stall + Duration::from_secs(4) + Duration::from_micros(7_000_000 / 16);
+        assert_eq!((at, why), (Instant::now() + wait, Stall::Response(wait)));
+        // the watchdog fires then, not before
+        let watch = p.watch(stall);
+        tokio::pin!(watch);
+        assert!(
+            tokio::time::timeout(wait - Duration::from_millis(1), &mut watch)
+                .await
+                .is_err()
+        );
+        assert_eq!(watch.await, Stall::Response(wait));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_notices_a_stall_soon_after_the_connection_got_ready() {
+        let stall = Duration::from_secs(2);
+        let p = Arc::new(Progress::new(10));
+        let watch = tokio::spawn({
+            let p = p.clone();
+            async move { p.watch(stall).await }
+        });
+        tokio::time::advance(Duration::from_millis(100)).await;
+        p.record(true);
+        let fired = tokio::time::timeout(Duration::from_secs(5), watch)
+            .await
+            .expect("the watchdog slept through the connecting allowance")
+            .unwrap();
+        assert!(matches!(fired, Stall::Response(_)));
+    }
+
+    #[test]
+    fn an_empty_body_counts_as_sent() {
+        let p = Progress::new(0);
+        assert!(matches!(
+            p.deadline(Duration::from_secs(1)).1,
+            Stall::Response(_)
+        ));
+    }
+
+    #[test]
+    fn give_up_messages_read_well() {
+        assert_eq!(attempts(1), "1 attempt");
+        assert_eq!(attempts(3), "3 attempts");
+        assert_eq!(seconds(Duration::from_millis(250)), "0.25 s");
+        assert_eq!(seconds(Duration::from_millis(7240)), "7.2 s");
+        assert_eq!(seconds(Duration::from_secs(30)), "30 s");
+        assert_eq!(seconds(Duration::from_millis(61_500)), "61.5 s");
+        assert_eq!(
+            Stall::Response(Duration::from_millis(5500)).to_string(),
+            "stalled: no response within 5.5 s after the request was sent"
+        );
+    }
 
     #[test]
     fn statuses_map_to_rejections() {

@@ -10,9 +10,14 @@
 //!   `Cookie: server_port=<advertised port>`.
 //! * Without TLS the sender is identified by its address and the cookie's
 //!   port; with mutual TLS by its client certificate ([`tls`]).
-//! * Sending retries, within a window, while a peer is not up yet or a
-//!   connection breaks; every retry of a message carries the same delivery
-//!   token, so a Rust receiver never delivers it twice.
+//! * Sending retries, within a window, while a peer is not up yet, a
+//!   connection breaks or an exchange stalls; every retry of a message
+//!   carries the same delivery token, so a Rust receiver never delivers it
+//!   twice.
+//! * Deadlines follow progress ([`HttpConfig::stall_timeout`]): a request
+//!   whose body stops moving, or whose response does not start soon after
+//!   the request was sent, is abandoned with its connection and retried; a
+//!   slow transfer that keeps moving is never cut.
 //!
 //! Start one with [`HttpTransport::start`]; the pool facade does this for
 //! you.
@@ -163,6 +168,7 @@ pub struct HttpConfig {
     limits: ServerLimits,
     retry_window: Duration,
     request_timeout: Duration,
+    stall_timeout: Duration,
 }
 
 impl HttpConfig {
@@ -178,8 +184,12 @@ impl HttpConfig {
             limits: ServerLimits::default(),
             retry_window: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
+            stall_timeout: Self::DEFAULT_STALL_TIMEOUT,
         }
     }
+
+    /// The default stall timeout: 5 s.
+    pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(5);
 
     /// Serves on an already bound listener instead of the listen address
     /// (for example one bound to port 0 before the peers' configuration
@@ -215,12 +225,35 @@ impl HttpConfig {
         self
     }
 
-    /// How long one attempt to deliver a packet may take before it is
-    /// abandoned (and retried within the retry window): this base, 60 s by
-    /// default, plus one second per MiB of packet. It ends attempts hanging
-    /// on connections that went silent.
+    /// The overall cap on one attempt to deliver a packet, however it
+    /// progresses: this base, 60 s by default, plus one second per MiB of
+    /// packet. An attempt that hits it is abandoned (and retried within the
+    /// retry window). Connections that go silent are noticed much sooner
+    /// by the [stall timeout](HttpConfig::stall_timeout).
     pub fn request_timeout(mut self, base: Duration) -> Self {
         self.request_timeout = base;
+        self
+    }
+
+    /// How long an exchange may make no progress before it counts as
+    /// stalled (default [`HttpConfig::DEFAULT_STALL_TIMEOUT`], 5 s): the
+    /// request body is not taken by the connection for this long, or, once
+    /// all of it was handed to the connection, the response does not start
+    /// within this time plus one second per 16 MiB sent (the receiver may
+    /// decode the whole message before it answers; a Python party does)
+    /// plus the time the body's last 4 MiB took to go out (bytes still in
+    /// socket buffers drain at that pace). A new connection that is not
+    /// ready to take the request within 10 s plus this time stalled too. A
+    /// stalled attempt is abandoned, its connection closed, and the packet
+    /// sent again on a fresh connection with the same delivery token.
+    ///
+    /// A transfer that keeps moving is never cut by it, however slow
+    /// overall; raise it for paths where 128 KiB take longer than this
+    /// (below about 200 kbit/s at the default) or for receivers that need
+    /// more time to answer. It must be more than zero (with zero, every
+    /// exchange stalls).
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
         self
     }
 
@@ -334,8 +367,11 @@ impl HttpTransport {
             &peers,
             advertised,
             tls.as_deref(),
-            config.retry_window,
-            config.request_timeout,
+            client::Timing {
+                retry_window: config.retry_window,
+                request_timeout: config.request_timeout,
+                stall_timeout: config.stall_timeout,
+            },
             closed.clone(),
             rust_peers.clone(),
         )?;

@@ -169,6 +169,7 @@ struct HttpSettings {
     limits: Option<ServerLimits>,
     retry_window: Option<Duration>,
     request_timeout: Option<Duration>,
+    stall_timeout: Option<Duration>,
 }
 
 impl PoolBuilder {
@@ -249,10 +250,26 @@ impl PoolBuilder {
         self
     }
 
-    /// How long one delivery attempt may take before it is abandoned and
-    /// retried: this base (60 s by default) plus a second per MiB.
+    /// The overall cap on one delivery attempt, however it progresses:
+    /// this base (60 s by default) plus a second per MiB; an attempt that
+    /// hits it is abandoned and retried. Silent connections are noticed
+    /// much sooner by the [stall timeout](PoolBuilder::stall_timeout).
     pub fn request_timeout(mut self, base: Duration) -> Self {
         self.http.request_timeout = Some(base);
+        self
+    }
+
+    /// How long an exchange may make no progress before it counts as
+    /// stalled (5 s by default): the message is not taken by the
+    /// connection for this long, or the response does not start within
+    /// this time after the whole message was sent (plus a second per
+    /// 16 MiB sent, for the receiver to read it, and an allowance for bytes
+    /// still in flight). A stalled attempt is abandoned with its connection
+    /// and the message sent again on a fresh one; the peer acknowledges a
+    /// message it already has without filing it twice. A slow transfer
+    /// that keeps moving is never cut. Must be more than zero.
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.http.stall_timeout = Some(timeout);
         self
     }
 
@@ -293,6 +310,14 @@ impl PoolBuilder {
         }
         if let Some(t) = http.request_timeout {
             cfg = cfg.request_timeout(t);
+        }
+        if let Some(t) = http.stall_timeout {
+            if t.is_zero() {
+                return Err(Error::new(Kind::Start(
+                    "the stall timeout must be more than zero".into(),
+                )));
+            }
+            cfg = cfg.stall_timeout(t);
         }
         let bound = Arc::new(Mutex::new(None));
         let seen = bound.clone();

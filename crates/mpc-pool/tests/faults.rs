@@ -5,13 +5,33 @@ mod common;
 
 use std::net::TcpListener;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::proxy::Proxy;
+use bytes::Bytes;
+use common::proxy::{Options, Proxy, Tally};
 use mpc_pool::Pool;
 
 /// alice and bob, each reaching the other only through a faulty proxy.
 async fn pair_through_proxies(broken_percent: u64, window: Duration) -> (Pool, Pool, Proxy, Proxy) {
+    pair_with(
+        Options {
+            broken_percent,
+            ..Options::default()
+        },
+        window,
+        None,
+    )
+    .await
+}
+
+/// alice and bob, each reaching the other only through a proxy treating
+/// connections as `options` say (each proxy with its own seed), with a
+/// retry window and optionally a stall timeout.
+async fn pair_with(
+    options: Options,
+    window: Duration,
+    stall: Option<Duration>,
+) -> (Pool, Pool, Proxy, Proxy) {
     let (la, lb) = (
         TcpListener::bind("127.0.0.1:0").unwrap(),
         TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -20,28 +40,45 @@ async fn pair_through_proxies(broken_percent: u64, window: Duration) -> (Pool, P
         la.local_addr().unwrap().to_string(),
         lb.local_addr().unwrap().to_string(),
     );
-    let to_bob = Proxy::start(ba, broken_percent, 0xB0B).await;
-    let to_alice = Proxy::start(aa, broken_percent, 0xA11CE).await;
+    let to_bob = Proxy::start_with(
+        ba,
+        Options {
+            seed: 0xB0B,
+            ..options
+        },
+    )
+    .await;
+    let to_alice = Proxy::start_with(
+        aa,
+        Options {
+            seed: 0xA11CE,
+            ..options
+        },
+    )
+    .await;
     // each party advertises the port of the proxy in front of it
-    let alice = Pool::builder("alice")
+    let mut alice = Pool::builder("alice")
         .listener(la)
         .advertised_port(to_alice.port())
         .peer_at("bob", to_bob.addr.clone())
         .retry_window(window)
-        .timeout(Some(Duration::from_secs(120)))
-        .start()
-        .await
-        .unwrap();
-    let bob = Pool::builder("bob")
+        .timeout(Some(Duration::from_secs(120)));
+    let mut bob = Pool::builder("bob")
         .listener(lb)
         .advertised_port(to_bob.port())
         .peer_at("alice", to_alice.addr.clone())
         .retry_window(window)
-        .timeout(Some(Duration::from_secs(120)))
-        .start()
-        .await
-        .unwrap();
-    (alice, bob, to_bob, to_alice)
+        .timeout(Some(Duration::from_secs(120)));
+    if let Some(stall) = stall {
+        alice = alice.stall_timeout(stall);
+        bob = bob.stall_timeout(stall);
+    }
+    (
+        alice.start().await.unwrap(),
+        bob.start().await.unwrap(),
+        to_bob,
+        to_alice,
+    )
 }
 
 /// Sends `n` numbered messages to `peer`, 16 at a time.
@@ -175,4 +212,183 @@ async fn parties_started_in_any_order_complete_a_protocol() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 3);
     }
+}
+
+/// Waits (at most a minute: a hang guard, not a speed bound) until every
+/// stalled connection that carried a request was closed by the client: an
+/// abandoned exchange's connection is dropped, not kept in the pool.
+async fn stalled_connections_get_closed(tally: &Tally) {
+    let guard = Instant::now() + Duration::from_secs(60);
+    loop {
+        let used = tally.stall_used.load(Ordering::Relaxed);
+        let closed = tally.stall_closed.load(Ordering::Relaxed);
+        if used == closed {
+            return;
+        }
+        assert!(
+            Instant::now() < guard,
+            "the client kept {} stalled connection(s) open: {tally:?}",
+            used - closed
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The error and its causes, as one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut src = err.source();
+    while let Some(e) = src {
+        s.push_str(": ");
+        s.push_str(&e.to_string());
+        src = e.source();
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_eaten_on_every_fourth_connection_and_everything_arrives_exactly_once() {
+    // a middlebox that forwards requests but swallows the responses of
+    // every fourth connection, keeping it open: such an exchange stalls,
+    // and is retried (same delivery token) once the stall timeout passes.
+    // The old client waited out its per-attempt timeout (60 s) and then
+    // failed the send although the peer had the message.
+    let (alice, bob, to_bob, to_alice) = pair_with(
+        Options {
+            stall_every: 4,
+            ..Options::default()
+        },
+        Duration::from_secs(60),
+        Some(Duration::from_secs(1)),
+    )
+    .await;
+    const N: u64 = 200;
+    let tasks = vec![
+        tokio::spawn(send_many(alice.clone(), "bob", N)),
+        tokio::spawn(send_many(bob.clone(), "alice", N)),
+        tokio::spawn(recv_many(alice.clone(), "bob", N)),
+        tokio::spawn(recv_many(bob.clone(), "alice", N)),
+    ];
+    // a hang guard only: the old client needed a minute per stalled batch
+    tokio::time::timeout(Duration::from_secs(240), async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    })
+    .await
+    .expect("sends hung on stalled exchanges");
+    for proxy in [&to_bob, &to_alice] {
+        let t = &proxy.tally;
+        eprintln!("connections dealt by the proxy: {t:?}");
+        assert!(
+            t.stall_used.load(Ordering::Relaxed) >= N / 8,
+            "too few stalled exchanges: {t:?}"
+        );
+        stalled_connections_get_closed(t).await;
+    }
+    for pool in [&alice, &bob] {
+        let report = pool.shutdown().await;
+        assert!(
+            report.unread.is_empty(),
+            "a duplicate was filed: {:?}",
+            report.unread
+        );
+        let s = &report.stats[0];
+        assert_eq!((s.messages_sent, s.messages_received), (N, N));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_mib_over_a_20_mbit_path_are_never_cut() {
+    // 16 MiB through 2.5 MB/s take about 7 s, with a stall timeout of 2 s
+    // and a retry window of 1 s: a deadline that did not follow progress
+    // would abandon the attempt, and the send would fail
+    let (alice, bob, to_bob, _to_alice) = pair_with(
+        Options {
+            rate: Some(2_500_000),
+            ..Options::default()
+        },
+        Duration::from_secs(1),
+        Some(Duration::from_secs(2)),
+    )
+    .await;
+    let blob = Bytes::from(
+        (0..16u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    tokio::time::timeout(Duration::from_secs(180), alice.send("bob", &blob))
+        .await
+        .expect("hang guard")
+        .expect("a slow transfer that progresses is delivered");
+    let got: Bytes = bob.recv("alice").await.unwrap();
+    assert!(got == blob, "the blob arrived altered");
+    // one connection, one attempt: nothing was cut and sent again
+    assert_eq!(to_bob.tally.total(), 1, "{:?}", to_bob.tally);
+    alice.shutdown().await;
+    let report = bob.shutdown().await;
+    assert!(report.unread.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_that_stalls_every_exchange_fails_the_send_stating_attempts_and_time() {
+    let window = Duration::from_secs(2);
+    let (alice, bob, to_bob, _to_alice) = pair_with(
+        Options {
+            stall_every: 1,
+            ..Options::default()
+        },
+        window,
+        Some(Duration::from_millis(500)),
+    )
+    .await;
+    let started = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(60), alice.send("bob", &7u64))
+        .await
+        .expect("hang guard")
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_transport(), "{err}");
+    assert_eq!(err.peer(), Some("bob"));
+    let text = chain(&err);
+    eprintln!("{text}");
+    assert!(text.contains("stalled"), "{text}");
+    // "... (gave up after N attempts in X s; retry window 2 s)"
+    let tail = text
+        .split("gave up after ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no attempt count in {text:?}"));
+    let attempts: u64 = tail.split(' ').next().unwrap().parse().unwrap();
+    let unit = if attempts == 1 { "attempt" } else { "attempts" };
+    let stated: f64 = tail
+        .strip_prefix(&format!("{attempts} {unit} in "))
+        .unwrap_or_else(|| panic!("no elapsed time in {text:?}"))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(text.contains("retry window 2 s"), "{text}");
+    // truthful: each attempt was one exchange on a connection of its own,
+    // and the time stated is the time the send really took
+    stalled_connections_get_closed(&to_bob.tally).await;
+    assert_eq!(
+        attempts,
+        to_bob.tally.stall_used.load(Ordering::Relaxed),
+        "{text}: {:?}",
+        to_bob.tally
+    );
+    assert!(attempts >= 2, "{text}");
+    assert!(stated >= window.as_secs_f64() - 0.05, "{text}");
+    assert!(stated <= took.as_secs_f64() + 0.05, "{text}, took {took:?}");
+    // the peer had the message all along, and filed it once
+    assert_eq!(bob.recv::<u64>("alice").await.unwrap(), 7);
+    alice.shutdown().await;
+    let report = bob.shutdown().await;
+    assert!(
+        report.unread.is_empty(),
+        "a duplicate was filed: {:?}",
+        report.unread
+    );
+    assert_eq!(report.stats[0].messages_received, 1);
 }

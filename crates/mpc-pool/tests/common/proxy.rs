@@ -6,6 +6,12 @@
 //! (the request reaches the server in full, its response is thrown away
 //! and the client's connection closed); or delayed. While the proxy is
 //! *down*, every connection is refused.
+//!
+//! With [`Options`], every n-th connection can *stall* instead (the request
+//! goes through, responses are swallowed, and the client's connection is
+//! kept open until the client closes it: a middlebox eating responses), and
+//! connections that pass can be throttled to a rate in bytes per second,
+//! in each direction (a slow path).
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +29,22 @@ pub enum Fate {
     CutRequest,
     DropResponse,
     Delay,
+    Stall,
+}
+
+/// How the proxy treats connections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// About this share of connections is broken (refused, cut mid-request
+    /// or their response dropped), drawn from the seeded generator.
+    pub broken_percent: u64,
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Every this-th connection (counting from 1 in accept order) stalls;
+    /// 0: none.
+    pub stall_every: u64,
+    /// Bytes per second, in each direction, of connections that pass.
+    pub rate: Option<u64>,
 }
 
 /// Counts of fates dealt.
@@ -33,6 +55,11 @@ pub struct Tally {
     pub cut: AtomicU64,
     pub drop_response: AtomicU64,
     pub delay: AtomicU64,
+    pub stall: AtomicU64,
+    /// Stalled connections that carried a request.
+    pub stall_used: AtomicU64,
+    /// Of these, the ones the client closed (the proxy never closes them).
+    pub stall_closed: AtomicU64,
 }
 
 impl Tally {
@@ -40,6 +67,7 @@ impl Tally {
         self.refuse.load(Ordering::Relaxed)
             + self.cut.load(Ordering::Relaxed)
             + self.drop_response.load(Ordering::Relaxed)
+            + self.stall.load(Ordering::Relaxed)
     }
     pub fn total(&self) -> u64 {
         self.broken() + self.pass.load(Ordering::Relaxed) + self.delay.load(Ordering::Relaxed)
@@ -73,6 +101,25 @@ impl Rng {
 impl Proxy {
     /// A proxy to `upstream` breaking about `broken_percent` of connections.
     pub async fn start(upstream: String, broken_percent: u64, seed: u64) -> Proxy {
+        Proxy::start_with(
+            upstream,
+            Options {
+                broken_percent,
+                seed,
+                ..Options::default()
+            },
+        )
+        .await
+    }
+
+    /// A proxy to `upstream` treating connections as `options` say.
+    pub async fn start_with(upstream: String, options: Options) -> Proxy {
+        let Options {
+            broken_percent,
+            seed,
+            stall_every,
+            rate,
+        } = options;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let tally = Arc::new(Tally::default());
@@ -80,16 +127,20 @@ impl Proxy {
         let rng = Arc::new(Mutex::new(Rng(seed | 1)));
         let (t, d) = (tally.clone(), down.clone());
         let task = tokio::spawn(async move {
+            let mut accepted = 0u64;
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
+                accepted += 1;
                 let (fate, cut_at) = {
                     let mut r = rng.lock().unwrap();
                     let roll = r.next() % 100;
                     let cut_at = 1 + (r.next() % 300) as usize;
                     let fate = if d.load(Ordering::Relaxed) {
                         Fate::Refuse
+                    } else if stall_every > 0 && accepted % stall_every == 0 {
+                        Fate::Stall
                     } else if roll < broken_percent {
                         match r.next() % 3 {
                             0 => Fate::Refuse,
@@ -109,10 +160,11 @@ impl Proxy {
                     Fate::CutRequest => &t.cut,
                     Fate::DropResponse => &t.drop_response,
                     Fate::Delay => &t.delay,
+                    Fate::Stall => &t.stall,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
                 let upstream = upstream.clone();
-                tokio::spawn(handle(client, upstream, fate, cut_at));
+                tokio::spawn(handle(client, upstream, fate, cut_at, rate, t.clone()));
             }
         });
         Proxy {
@@ -133,7 +185,49 @@ impl Proxy {
     }
 }
 
-async fn handle(mut client: TcpStream, upstream: String, fate: Fate, cut_at: usize) {
+/// Copies `r` to `w` at most `rate` bytes per second (unthrottled if
+/// `None`) until `r` ends or either side fails.
+async fn copy_at<R, W>(r: &mut R, w: &mut W, rate: Option<u64>)
+where
+    R: AsyncReadExt + Unpin,
+    W: AsyncWriteExt + Unpin,
+{
+    let Some(rate) = rate else {
+        let _ = tokio::io::copy(r, w).await;
+        return;
+    };
+    // pieces of a fiftieth of a second, so the pace is smooth
+    let piece = (rate / 50).clamp(1, 64 * 1024) as usize;
+    let mut buf = vec![0u8; piece];
+    let start = tokio::time::Instant::now();
+    let mut sent = 0u64;
+    loop {
+        let n = match r.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if w.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+        sent += n as u64;
+        tokio::time::sleep_until(start + Duration::from_secs_f64(sent as f64 / rate as f64)).await;
+    }
+}
+
+/// Writes `data` at most `rate` bytes per second (unthrottled if `None`).
+async fn write_at<W: AsyncWriteExt + Unpin>(w: &mut W, data: &[u8], rate: Option<u64>) {
+    let mut r = data;
+    copy_at(&mut r, w, rate).await;
+}
+
+async fn handle(
+    mut client: TcpStream,
+    upstream: String,
+    fate: Fate,
+    cut_at: usize,
+    rate: Option<u64>,
+    tally: Arc<Tally>,
+) {
     if fate == Fate::Refuse {
         return; // dropping closes the connection at once
     }
@@ -169,6 +263,43 @@ async fn handle(mut client: TcpStream, upstream: String, fate: Fate, cut_at: usi
                 _ = down => {}
             }
         }
+        Fate::Stall => {
+            // the requests go through, every response is swallowed, and the
+            // client's connection stays open until the client closes it
+            let mut used = false;
+            let up = async {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    match cr.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        // once the server is gone, keep reading the client
+                        Ok(n) => {
+                            if !used {
+                                used = true;
+                                tally.stall_used.fetch_add(1, Ordering::Relaxed);
+                            }
+                            let _ = sw.write_all(&buf[..n]).await;
+                        }
+                    }
+                }
+            };
+            let down = async {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                std::future::pending::<()>().await
+            };
+            tokio::select! {
+                _ = up => {}
+                _ = down => {}
+            }
+            if used {
+                tally.stall_closed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         Fate::Delay | Fate::Pass => {
             if fate == Fate::Delay {
                 tokio::time::sleep(Duration::from_millis(30)).await;
@@ -176,13 +307,11 @@ async fn handle(mut client: TcpStream, upstream: String, fate: Fate, cut_at: usi
             // one exchange per connection: the first response is forwarded,
             // then the connection is closed (cleanly), so that every
             // request meets a fresh connection and its own fate
-            let up = async {
-                let _ = tokio::io::copy(&mut cr, &mut sw).await;
-            };
+            let up = copy_at(&mut cr, &mut sw, rate);
             let down = async {
                 let mut buf = vec![0u8; 64 * 1024];
                 if let Ok(n) = sr.read(&mut buf).await {
-                    let _ = cw.write_all(&buf[..n]).await;
+                    write_at(&mut cw, &buf[..n], rate).await;
                 }
             };
             tokio::select! {
