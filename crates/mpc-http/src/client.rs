@@ -571,7 +571,14 @@ async fn error_text(resp: reqwest::Response, wait: Duration) -> String {
         }
     };
     let _ = tokio::time::timeout(wait, read).await;
-    String::from_utf8_lossy(&out).into_owned()
+    peer_text(&out)
+}
+
+/// Text a peer sent (an error response's body), as it goes into errors and
+/// logs: lossy UTF-8, with control and other invisible characters escaped
+/// (a peer cannot forge log lines through its answers).
+fn peer_text(bytes: &[u8]) -> String {
+    crate::logsafe::escape(&String::from_utf8_lossy(bytes)).into_owned()
 }
 
 /// Maps a refusal status to a [`Rejection`]; other statuses to an error text.
@@ -714,6 +721,14 @@ mod tests {
             Stall::Response(Duration::from_millis(5500)).to_string(),
             "stalled: no response within 5.5 s after the request was sent"
         );
+    }
+
+    #[test]
+    fn a_peers_error_text_cannot_forge_log_lines() {
+        let t = peer_text(b"busy\nERROR forged line\x1b[2J\xff");
+        assert!(!t.chars().any(char::is_control), "{t:?}");
+        assert!(t.starts_with("busy\\nERROR forged line"), "{t}");
+        assert_eq!(peer_text(b"Message received"), "Message received");
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl Inbox for Shared {
         if reason == SHUTDOWN_REASON {
             tracing::info!(pool = %self.name, peer = from, waiting = failed.len(), "peer shut down");
         } else {
-            tracing::warn!(pool = %self.name, peer = from, reason, waiting = failed.len(), "peer aborted");
+            tracing::warn!(pool = %self.name, peer = from, reason = ?reason, waiting = failed.len(), "peer aborted");
         }
         for (id, w) in failed {
             let _ = w.send(Err(Error::new(Kind::PeerDeparted(reason.to_owned()))
@@ -91,25 +91,25 @@ impl Inbox for Shared {
         let outcome = self.lock().deliver(from, &p.id, msg);
         match outcome {
             Ok(Delivered::Buffered) => {
-                tracing::trace!(pool = %self.name, from, id = %p.id, "message buffered");
+                tracing::trace!(pool = %self.name, from, id = ?p.id, "message buffered");
                 Ok(Delivery::Accepted)
             }
             Ok(Delivered::ToWaiter(w, msg)) => {
-                tracing::trace!(pool = %self.name, from, id = %p.id, "message handed to receiver");
+                tracing::trace!(pool = %self.name, from, id = ?p.id, "message handed to receiver");
                 self.wake(from, &p.id, w, msg);
                 Ok(Delivery::Accepted)
             }
             Ok(Delivered::Duplicate) => {
-                tracing::debug!(pool = %self.name, from, id = %p.id, "retry of a buffered message acknowledged");
+                tracing::debug!(pool = %self.name, from, id = ?p.id, "retry of a buffered message acknowledged");
                 Ok(Delivery::Duplicate)
             }
             Err(Refused::UnknownPeer) => Err(Rejection::UnknownSender),
             Err(Refused::Conflict) => {
-                tracing::warn!(pool = %self.name, from, id = %p.id, "refused a second, different message with an id that is still unread");
+                tracing::warn!(pool = %self.name, from, id = ?p.id, "refused a second, different message with an id that is still unread");
                 Err(Rejection::Conflict { id: p.id })
             }
             Err(Refused::Full { reason }) => {
-                tracing::warn!(pool = %self.name, from, id = %p.id, %reason, "receive buffer full");
+                tracing::warn!(pool = %self.name, from, id = ?p.id, %reason, "receive buffer full");
                 Err(Rejection::BufferFull { reason })
             }
         }
@@ -1018,7 +1018,7 @@ async fn finish<T: DeserializeOwned + 'static>(
     match decoded {
         Ok(v) => Ok(v),
         Err(e) => {
-            tracing::warn!(pool = %shared.name, from = %peer, %id, error = %e, "received message does not decode as the requested type; kept in the buffer");
+            tracing::warn!(pool = %shared.name, from = %peer, ?id, error = ?e.to_string(), "received message does not decode as the requested type; kept in the buffer");
             if let Some((w, msg)) = shared.lock().put_back(&peer, &id, msg) {
                 shared.wake(&peer, &id, w, msg);
             }

@@ -1495,8 +1495,16 @@ fn barrage_target() {
             }
         }
     });
+    let mut bob_limits = limits();
+    if let Some(v) = std::env::var_os(BODY_LIMIT_ENV) {
+        let max = v
+            .to_str()
+            .and_then(|v| v.parse().ok())
+            .expect("a body limit");
+        bob_limits = bob_limits.with_max_body_size(max);
+    }
     run(async move {
-        let mut p = Pair::start(limits(), None).await;
+        let mut p = Pair::start(bob_limits, None).await;
         p.still_serving("start").await;
         println!("READY {} {}", p.bob_addr, p.alice_port);
         while let Some(line) = rx.recv().await {
@@ -1515,6 +1523,9 @@ fn barrage_target() {
     });
 }
 
+/// Set in the child's environment: bob's body limit (default: [`limits`]).
+const BODY_LIMIT_ENV: &str = "MPC_POOL_BARRAGE_BODY_LIMIT";
+
 /// The child process running [`barrage_target`], and its stdio.
 struct Target {
     child: std::process::Child,
@@ -1525,9 +1536,33 @@ struct Target {
 impl Target {
     /// Starts the child; returns it with bob's address and alice's port.
     fn start() -> (Target, SocketAddr, u16) {
+        Self::start_with(None, None)
+    }
+
+    /// As [`Target::start`], with bob's body limit and a limit on the
+    /// child's address space (`ulimit -v`, KiB: an allocation beyond it
+    /// fails, as on a host with little memory and no overcommit).
+    fn start_with(
+        body_limit: Option<usize>,
+        address_space_kib: Option<u64>,
+    ) -> (Target, SocketAddr, u16) {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
-        let mut child = Command::new(std::env::current_exe().expect("this test binary"))
+        let exe = std::env::current_exe().expect("this test binary");
+        let mut command = match address_space_kib {
+            None => Command::new(exe),
+            Some(kib) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+                    .arg(exe);
+                c
+            }
+        };
+        if let Some(b) = body_limit {
+            command.env(BODY_LIMIT_ENV, b.to_string());
+        }
+        let mut child = command
             .args(["barrage_target", "--exact", "--ignored", "--nocapture"])
             .args(["--test-threads", "1"])
             .env(TARGET_ENV, "1")
@@ -1607,6 +1642,43 @@ impl Drop for Target {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+#[test]
+fn declared_lengths_reserve_nothing_until_the_bytes_arrive() {
+    run(async {
+        // bob accepts packets of up to 512 MiB (the default) and runs with
+        // 2.4 GiB of address space: reserving the declared length up front,
+        // the eight requests below would need 4 GiB and abort the process
+        const DECLARED: usize = 512 << 20;
+        let (mut target, addr, alice_port) = Target::start_with(Some(DECLARED), Some(2_500_000));
+        let pid = target.pid();
+        let before = status_kib(pid, "VmSize").expect("VmSize of the target (Linux)");
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: bob\r\nCookie: server_port={alice_port}\r\nContent-Length: {DECLARED}\r\n\r\nab"
+        );
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            let mut s = raw::connect(addr).await;
+            s.write_all(head.as_bytes())
+                .await
+                .expect("the request is sent");
+            held.push(s);
+        }
+        // bob keeps serving while the eight wait for their bodies
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        target.still_serving("(during) eight requests declaring 512 MiB each");
+        let during = status_kib(pid, "VmSize").expect("the target is alive");
+        let grown = during.saturating_sub(before);
+        eprintln!("address space of the target: {before} KiB before, {during} KiB with the eight requests (+{grown} KiB)");
+        assert!(
+            grown < 256 << 10,
+            "the target reserved {grown} KiB of address space for 16 bytes of bodies"
+        );
+        drop(held);
+        target.still_serving("eight requests declaring 512 MiB each");
+        target.finish();
+    });
 }
 
 #[test]
