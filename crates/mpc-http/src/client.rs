@@ -214,7 +214,20 @@ impl Clients {
                 // its connection with it
                 let res = tokio::select! {
                     biased;
-                    res = request => res.map_err(|e| describe(&e)),
+                    res = request => match res {
+                        Ok(r) => Ok(r),
+                        Err(e) => {
+                            if let Some(refusal) = tls_refusal(&e) {
+                                // a certificate refused (by the peer or by
+                                // us) is refused again on every retry
+                                return Err(TransportError::Other {
+                                    peer: to,
+                                    source: format!("{refusal} ({}; not retried)", describe(&e)).into(),
+                                });
+                            }
+                            Err(describe(&e))
+                        }
+                    },
                     stall = progress.watch(stall_timeout) => {
                         tracing::debug!(to = %to, attempt, reason = %stall, "exchange stalled, dropping its connection");
                         Err(stall.to_string())
@@ -542,6 +555,35 @@ impl http_body::Body for PartsBody {
     fn size_hint(&self) -> http_body::SizeHint {
         http_body::SizeHint::with_exact(self.remaining)
     }
+}
+
+/// What a TLS refusal of a certificate in `e`'s causes means, if there
+/// is one: the peer sent a fatal alert (it refused this party's
+/// certificate), or this party refused the peer's certificate.
+fn tls_refusal(e: &reqwest::Error) -> Option<&'static str> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = next {
+        // an io::Error's `source()` skips the error it wraps: look inside
+        let inner = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(c), inner].into_iter().flatten() {
+            match candidate.downcast_ref::<rustls::Error>() {
+                Some(rustls::Error::AlertReceived(_)) => {
+                    return Some(
+                        "the peer refused the TLS handshake (most likely this party's certificate)",
+                    )
+                }
+                Some(rustls::Error::InvalidCertificate(_)) => {
+                    return Some("the peer's certificate was refused")
+                }
+                _ => {}
+            }
+        }
+        next = c.source();
+    }
+    None
 }
 
 /// A reqwest error with its causes, for the log and the final error.
