@@ -46,6 +46,8 @@ pub(crate) enum Kind {
     Broadcast(Vec<String>),
     /// The peer left the pool (its reason).
     PeerDeparted(String),
+    /// A channel could not be opened (why).
+    Channel(String),
 }
 
 impl Error {
@@ -126,6 +128,12 @@ impl Error {
             Kind::PeerDeparted(r) => Some(r),
             _ => None,
         }
+    }
+
+    /// A channel could not be opened: its name is not valid, or it is
+    /// open already on this party.
+    pub fn is_channel(&self) -> bool {
+        matches!(self.inner.kind, Kind::Channel(_))
     }
 
     /// The pool has shut down.
@@ -209,6 +217,7 @@ impl fmt::Display for Error {
                 f,
                 "{peer:?} left the pool ({reason}) without sending message {id:?}"
             ),
+            Kind::Channel(why) => write!(f, "cannot open the channel: {why}"),
         }
     }
 }

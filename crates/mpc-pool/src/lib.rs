@@ -34,10 +34,14 @@
 //! ([`PoolBuilder::start_with`]).
 #![deny(missing_docs)]
 
+mod channel;
+mod channels;
 mod error;
 mod mailbox;
 mod pool;
 
+pub use channel::Channel;
+pub use channels::ChannelStats;
 pub use error::Error;
 pub use mailbox::{BufferLimits, MessageRef, PeerStats};
 pub use pool::{

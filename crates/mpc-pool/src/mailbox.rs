@@ -389,6 +389,45 @@ impl<W> Mailbox<W> {
         out
     }
 
+    /// The ids and packet sizes of the unread messages whose id satisfies
+    /// `pick`.
+    pub(crate) fn unread_sizes(&self, pick: impl Fn(&str) -> bool) -> Vec<(String, usize)> {
+        self.peers
+            .values()
+            .flat_map(|st| st.slots.iter())
+            .filter_map(|(id, s)| match s {
+                Slot::Arrived(m) if pick(id) => Some((id.clone(), m.packet_len)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Removes the unread messages whose id satisfies `pick` (the messages
+    /// of a channel that closes) and returns which they were, sorted.
+    pub(crate) fn discard_unread(&mut self, pick: impl Fn(&str) -> bool) -> Vec<MessageRef> {
+        let mut out = Vec::new();
+        for (p, st) in &mut self.peers {
+            let ids: Vec<String> = st
+                .slots
+                .iter()
+                .filter(|(id, s)| matches!(s, Slot::Arrived(_)) && pick(id))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in ids {
+                if let Some(Slot::Arrived(msg)) = st.slots.remove(&id) {
+                    st.buffered_messages -= 1;
+                    st.buffered_bytes -= msg.packet_len;
+                    out.push(MessageRef {
+                        peer: p.clone(),
+                        id,
+                    });
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Removes and returns every waiter (at shutdown), with what it waits for.
     pub(crate) fn drain_waiters(&mut self) -> Vec<(MessageRef, W)> {
         let mut out = Vec::new();
@@ -630,6 +669,30 @@ mod tests {
             m.take_or_wait("bob", "6", || 0),
             Ok(Taken::Waiting(_))
         ));
+    }
+
+    #[test]
+    fn discarding_a_channels_unread_messages_frees_their_room() {
+        let mut m = Mailbox::<u32>::new(
+            ["bob".to_string()],
+            BufferLimits {
+                max_messages: 2,
+                max_bytes: 1000,
+            },
+        );
+        m.deliver("bob", "c#0", msg("a")).unwrap();
+        m.deliver("bob", "7", msg("b")).unwrap();
+        assert!(m.deliver("bob", "c#1", msg("c")).is_err(), "full");
+        let gone = m.discard_unread(|id| id.starts_with("c#"));
+        assert_eq!(
+            gone,
+            vec![MessageRef {
+                peer: "bob".into(),
+                id: "c#0".into()
+            }]
+        );
+        m.deliver("bob", "c#1", msg("c")).unwrap();
+        assert_eq!(m.unread().len(), 2);
     }
 
     #[test]

@@ -17,10 +17,20 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use crate::channel::Channel;
+use crate::channels::{self, ChannelBook, ChannelStats, Direction};
 use crate::error::{Error, Kind};
 use crate::mailbox::{
     AskError, BufferLimits, Delivered, Incoming, Mailbox, MessageRef, PeerStats, Refused, Taken,
 };
+
+/// Where a message's id comes from: the pool's own counters, or a
+/// channel's ([`crate::Channel`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Space {
+    Root,
+    Channel(Arc<str>),
+}
 
 /// The departure reason of a graceful shutdown.
 const SHUTDOWN_REASON: &str = "shut down";
@@ -36,6 +46,7 @@ struct Shared {
     mailbox: Mutex<Mailbox<Waiter>>,
     closed: AtomicBool,
     decode_limits: DecodeLimits,
+    channels: Mutex<ChannelBook>,
 }
 
 impl Shared {
@@ -43,6 +54,11 @@ impl Shared {
         // The mailbox's invariants hold between its calls; a panic in a
         // caller cannot leave it half-updated, so a poisoned lock is usable.
         self.mailbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn book(&self) -> MutexGuard<'_, ChannelBook> {
+        // as for the mailbox: consistent between calls
+        self.channels.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Hands `msg` to `waiter`; if the receiver went away meanwhile, files
@@ -88,7 +104,16 @@ impl Inbox for Shared {
             object: p.object,
             packet_len,
         };
-        let outcome = self.lock().deliver(from, &p.id, msg);
+        let outcome = {
+            let mut mailbox = self.lock();
+            let outcome = mailbox.deliver(from, &p.id, msg);
+            if matches!(outcome, Ok(Delivered::Buffered | Delivered::ToWaiter(..))) {
+                // counted before anyone can take the message (lock order:
+                // mailbox, then channels; never the other way)
+                self.book().record(&p.id, Direction::Received, packet_len);
+            }
+            outcome
+        };
         match outcome {
             Ok(Delivered::Buffered) => {
                 tracing::trace!(pool = %self.name, from, id = ?p.id, "message buffered");
@@ -378,6 +403,7 @@ impl PoolBuilder {
             )),
             closed: AtomicBool::new(false),
             decode_limits: self.decode_limits,
+            channels: Mutex::new(ChannelBook::default()),
         });
         let ctx = TransportContext {
             name: self.name.clone(),
@@ -486,31 +512,106 @@ impl Pool {
         self.inner.shared.lock().stats()
     }
 
-    fn check_open(&self) -> Result<(), Error> {
+    /// Opens the channel named `label` (see [`Channel`]): an id space of
+    /// its own, for one sub-protocol among concurrent ones. Labels are 1 to
+    /// 64 ASCII letters, digits, `_` and `-`. An error if the channel is
+    /// open already on this party.
+    pub fn channel(&self, label: &str) -> Result<Channel, Error> {
+        let segment =
+            channels::named(label).map_err(|e| Error::new(Kind::Channel(e.to_string())))?;
+        Channel::open(self, segment)
+    }
+
+    /// Opens the `index`th fork of `label` (channel `<label>.<index>`; see
+    /// [`Channel::sub`]).
+    pub fn sub(&self, label: &str, index: u64) -> Result<Channel, Error> {
+        let segment =
+            channels::forked(label, index).map_err(|e| Error::new(Kind::Channel(e.to_string())))?;
+        Channel::open(self, segment)
+    }
+
+    /// Traffic per channel, for every channel opened so far, by path.
+    pub fn channel_stats(&self) -> Vec<ChannelStats> {
+        self.inner.shared.book().stats()
+    }
+
+    pub(crate) fn channel_book(&self) -> MutexGuard<'_, ChannelBook> {
+        self.inner.shared.book()
+    }
+
+    /// Opens channel `path` in the book; messages of it that arrived
+    /// before it was opened here count as received now.
+    pub(crate) fn open_channel(&self, path: &str) -> Result<(), channels::NameError> {
+        let mailbox = self.inner.shared.lock();
+        let mut book = self.inner.shared.book();
+        book.open(path)?;
+        let prefix = channels::wire_id(path, "");
+        for (id, len) in mailbox.unread_sizes(|id| id.starts_with(&prefix)) {
+            book.record(&id, Direction::Received, len);
+        }
+        Ok(())
+    }
+
+    /// Removes the unread messages whose id satisfies `pick`.
+    pub(crate) fn discard_unread(&self, pick: impl Fn(&str) -> bool) -> Vec<MessageRef> {
+        self.inner.shared.lock().discard_unread(pick)
+    }
+
+    /// Messages received but not read yet, sorted.
+    pub fn unread(&self) -> Vec<MessageRef> {
+        self.inner.shared.lock().unread()
+    }
+
+    pub(crate) fn check_open(&self) -> Result<(), Error> {
         if self.inner.shared.closed.load(Ordering::Acquire) {
             return Err(Error::new(Kind::ShutDown));
         }
         Ok(())
     }
 
-    fn send_id(&self, peer: &str, custom: Option<&str>) -> Result<String, Error> {
+    /// The wire id of the next message to (`Sent`) or from (`Received`)
+    /// `peer` in `space`: `custom`, or the space's counter for the peer.
+    fn next_id(
+        &self,
+        space: &Space,
+        peer: &str,
+        custom: Option<&str>,
+        direction: Direction,
+    ) -> Result<String, Error> {
         self.check_open()?;
-        self.inner
-            .shared
-            .lock()
-            .next_send_id(peer, custom)
-            .ok_or_else(|| Error::new(Kind::UnknownPeer).with_peer(peer))
+        let unknown = || Error::new(Kind::UnknownPeer).with_peer(peer);
+        match space {
+            Space::Root => {
+                let mut mailbox = self.inner.shared.lock();
+                match direction {
+                    Direction::Sent => mailbox.next_send_id(peer, custom),
+                    Direction::Received => mailbox.next_recv_id(peer, custom),
+                }
+                .ok_or_else(unknown)
+            }
+            Space::Channel(path) => {
+                if !self.inner.shared.lock().peers().iter().any(|p| p == peer) {
+                    return Err(unknown());
+                }
+                Ok(self
+                    .inner
+                    .shared
+                    .book()
+                    .next_id(path, peer, custom, direction))
+            }
+        }
     }
 
     /// Prepares one message: picks its id and encodes it, now (large byte
     /// strings of a `Value` or `Blob` are shared, not copied).
     fn prepare<T: Serialize + ?Sized>(
         &self,
+        space: &Space,
         peer: &str,
         custom: Option<&str>,
         msg: &T,
     ) -> Result<(String, Vec<Bytes>), Error> {
-        let id = self.send_id(peer, custom)?;
+        let id = self.next_id(space, peer, custom, Direction::Sent)?;
         let (parts, _) = mpc_serial::encode_packet_parts(&id, msg).map_err(|e| {
             Error::new(Kind::Encode)
                 .with_peer(peer)
@@ -520,18 +621,37 @@ impl Pool {
         Ok((id, parts))
     }
 
+    /// Sends `msg` to `peer` in `space` with `custom` id or the next
+    /// automatic one.
+    pub(crate) fn send_in<T: Serialize + ?Sized>(
+        &self,
+        space: &Space,
+        peer: &str,
+        custom: Option<&str>,
+        msg: &T,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        let prepared = self.prepare(space, peer, custom, msg);
+        self.deliver(peer, prepared)
+    }
+
     /// Sends `msg` to `peer` with the next automatic id; resolves once the
     /// peer has accepted it.
     ///
     /// The id is taken and the message encoded when `send` is called, not
     /// when the future is first polled, so ids follow call order.
+    ///
+    /// **Automatic ids and concurrent tasks:** the ids come from one
+    /// counter per peer, taken in call order. Tasks that send or receive
+    /// concurrently take ids in whatever order the scheduler runs them,
+    /// which differs between parties, so messages meet the wrong receives,
+    /// silently. Give each concurrent task its own [`Channel`]
+    /// ([`Pool::channel`], [`Channel::sub`]), or use custom ids.
     pub fn send<T: Serialize + ?Sized>(
         &self,
         peer: &str,
         msg: &T,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let prepared = self.prepare(peer, None, msg);
-        self.deliver(peer, prepared)
+        self.send_in(&Space::Root, peer, None, msg)
     }
 
     /// Sends `msg` to `peer` with a custom message id (the automatic
@@ -542,13 +662,13 @@ impl Pool {
         id: &str,
         msg: &T,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let prepared = self.prepare(peer, Some(id), msg);
-        self.deliver(peer, prepared)
+        self.send_in(&Space::Root, peer, Some(id), msg)
     }
 
     /// Sends without waiting (the seed's `asend`): the send runs in the
     /// background. Await the handle to observe the result; if the handle is
-    /// dropped, a failure is logged.
+    /// dropped, a failure is logged. Automatic ids: see [`Pool::send`] on
+    /// concurrent tasks.
     ///
     /// Must be called within a tokio runtime.
     pub fn asend<T: Serialize + ?Sized>(&self, peer: &str, msg: &T) -> SendHandle {
@@ -584,6 +704,7 @@ impl Pool {
             match sent {
                 Ok(()) => {
                     inner.shared.lock().record_sent(&peer, len);
+                    inner.shared.book().record(&id, Direction::Sent, len);
                     tracing::trace!(pool = %inner.shared.name, to = %peer, %id, len, "message sent");
                     Ok(())
                 }
@@ -614,6 +735,17 @@ impl Pool {
         msg: &T,
         id: Option<&str>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
+        self.broadcast_in(&Space::Root, peers, msg, id)
+    }
+
+    /// [`Pool::broadcast_to`] in `space`.
+    pub(crate) fn broadcast_in<S: AsRef<str>, T: Serialize + ?Sized>(
+        &self,
+        space: &Space,
+        peers: &[S],
+        msg: &T,
+        id: Option<&str>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let sends: Result<Vec<(String, String, Bytes)>, Error> = (|| {
             let object = mpc_serial::encode_value(msg).map_err(|e| {
                 Error::new(Kind::Encode)
@@ -624,7 +756,7 @@ impl Pool {
             let mut out = Vec::with_capacity(peers.len());
             for p in peers {
                 let p = p.as_ref();
-                let pid = self.send_id(p, id)?;
+                let pid = self.next_id(space, p, id, Direction::Sent)?;
                 let packet = match (&shared_packet, id.filter(|s| !s.is_empty())) {
                     (Some(pk), Some(_)) => pk.clone(),
                     _ => {
@@ -669,13 +801,21 @@ impl Pool {
         }
     }
 
-    fn recv_id(&self, peer: &str, custom: Option<&str>) -> Result<String, Error> {
-        self.check_open()?;
-        self.inner
-            .shared
-            .lock()
-            .next_recv_id(peer, custom)
-            .ok_or_else(|| Error::new(Kind::UnknownPeer).with_peer(peer))
+    /// Receives from `peer` in `space`, with `custom` id or the next
+    /// automatic one.
+    pub(crate) fn recv_in<T: DeserializeOwned + Send + 'static>(
+        &self,
+        space: &Space,
+        peer: &str,
+        custom: Option<&str>,
+    ) -> Recv<T> {
+        Recv {
+            pool: self.clone(),
+            peer: peer.to_owned(),
+            id: self.next_id(space, peer, custom, Direction::Received),
+            timeout: self.inner.timeout,
+            _t: std::marker::PhantomData,
+        }
     }
 
     /// Receives the next message from `peer` (automatic id) as `T`; use
@@ -684,14 +824,12 @@ impl Pool {
     /// The id is taken when `recv` is called. Await the result; before
     /// that, [`Recv::timeout`] overrides the pool's timeout and
     /// [`Recv::register`] registers interest at once (the seed's `arecv`).
+    ///
+    /// **Automatic ids and concurrent tasks:** see [`Pool::send`]: tasks
+    /// that receive concurrently with automatic ids may each get another
+    /// task's message, silently. Use a [`Channel`] per task.
     pub fn recv<T: DeserializeOwned + Send + 'static>(&self, peer: &str) -> Recv<T> {
-        Recv {
-            pool: self.clone(),
-            peer: peer.to_owned(),
-            id: self.recv_id(peer, None),
-            timeout: self.inner.timeout,
-            _t: std::marker::PhantomData,
-        }
+        self.recv_in(&Space::Root, peer, None)
     }
 
     /// Receives the message with a custom id from `peer` (the automatic
@@ -701,17 +839,12 @@ impl Pool {
         peer: &str,
         id: &str,
     ) -> Recv<T> {
-        Recv {
-            pool: self.clone(),
-            peer: peer.to_owned(),
-            id: self.recv_id(peer, Some(id)),
-            timeout: self.inner.timeout,
-            _t: std::marker::PhantomData,
-        }
+        self.recv_in(&Space::Root, peer, Some(id))
     }
 
     /// Registers interest in the next message from `peer` now and returns
-    /// a future of it (the seed's `arecv`). Same as `recv(peer).register()`.
+    /// a future of it (the seed's `arecv`). Same as `recv(peer).register()`;
+    /// automatic ids: see [`Pool::recv`] on concurrent tasks.
     pub fn arecv<T: DeserializeOwned + Send + 'static>(&self, peer: &str) -> Pending<T> {
         self.recv(peer).register()
     }
@@ -724,6 +857,16 @@ impl Pool {
         peers: Option<&[&str]>,
         id: Option<&str>,
     ) -> Result<Vec<(String, T)>, Error> {
+        self.recv_all_in(&Space::Root, peers, id).await
+    }
+
+    /// [`Pool::recv_all`] in `space`.
+    pub(crate) async fn recv_all_in<T: DeserializeOwned + Send + 'static>(
+        &self,
+        space: &Space,
+        peers: Option<&[&str]>,
+        id: Option<&str>,
+    ) -> Result<Vec<(String, T)>, Error> {
         let names: Vec<String> = match peers {
             Some(p) => p.iter().map(|s| (*s).to_owned()).collect(),
             None => self.peers(),
@@ -731,10 +874,7 @@ impl Pool {
         let pending: Vec<(String, Pending<T>)> = names
             .into_iter()
             .map(|p| {
-                let r = match id {
-                    Some(id) => self.recv_with_id::<T>(&p, id),
-                    None => self.recv::<T>(&p),
-                };
+                let r = self.recv_in::<T>(space, &p, id);
                 (p, r.register())
             })
             .collect();
@@ -1044,7 +1184,10 @@ impl std::fmt::Debug for SendHandle {
 }
 
 impl SendHandle {
-    fn spawn(fut: impl Future<Output = Result<(), Error>> + Send + 'static, peer: &str) -> Self {
+    pub(crate) fn spawn(
+        fut: impl Future<Output = Result<(), Error>> + Send + 'static,
+        peer: &str,
+    ) -> Self {
         let (tx, rx) = oneshot::channel();
         let peer = peer.to_owned();
         tokio::spawn(async move {
