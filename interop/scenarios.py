@@ -465,6 +465,37 @@ def ids(sec: Security) -> Callable[[Ctx, LogCollector], Awaitable[None]]:
 
 
 # ---------------------------------------------------------------------------
+# Channels: a Python party takes part with the channels' wire ids
+# ---------------------------------------------------------------------------
+
+
+def channels(sec: Security) -> Callable[[Ctx, LogCollector], Awaitable[None]]:
+    """The Rust side is `channels` of interop/src/protocols.rs: channel
+    `stage` and its forks `stage/cmp.<k>`, whose message ids on the wire
+    are `<path>#<id>`."""
+
+    async def run(ctx: Ctx, collector: LogCollector) -> None:
+        pport = free_port()
+        py_cert = sec.cert(ctx, "py", 0)
+        extra = sec.rust_args(ctx, "rust", {"py": py_cert}) + ["--with", "py"]
+        rust = await start_rust(ctx.rust_bin, "channels", "rust", {"py": pport}, ctx.log("rust"), extra)
+        pool = make_pool("py", pport, {"rust": (rust.port, sec.cert(ctx, "rust", 1))}, sec.python(ctx, "py", 0))
+        try:
+            await pool.initialize()
+            for k in range(10):
+                await pool.send("rust", ("cmp", k), f"stage/cmp.{k}#0")
+                await pool.send("rust", k + 100, f"stage/cmp.{k}#x")
+            for k in range(10):
+                got = await pool.recv("rust", f"stage/cmp.{k}#0")
+                ctx.check(f"answer on stage/cmp.{k}", diff(got, 11 * k + 100))
+            await pool.send("rust", "done", "stage#0")
+        finally:
+            await finish(ctx, [rust], [pool], collector)
+
+    return run
+
+
+# ---------------------------------------------------------------------------
 # Broadcast and recv_all in a mixed pool (py0, py1, rust)
 # ---------------------------------------------------------------------------
 
@@ -742,6 +773,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("typed-tls-tno", typed(TNO)),
     Scenario("ids-plain", ids(PLAIN)),
     Scenario("ids-tls-tno", ids(TNO)),
+    Scenario("channels-plain", channels(PLAIN)),
+    Scenario("channels-tls-xtask", channels(XTASK)),
     Scenario("broadcast-recv-all-plain", broadcast(PLAIN)),
     Scenario("broadcast-recv-all-tls-xtask", broadcast(XTASK)),
     Scenario("secure-sum-3p-plain", secure_sum(PLAIN)),

@@ -56,7 +56,7 @@ pub(crate) struct Args {
     pub(crate) expected: Option<String>,
 }
 
-const USAGE: &str = "usage: mpc-interop-party echo|typed|ids|broadcast|sum --name NAME \
+const USAGE: &str = "usage: mpc-interop-party echo|typed|ids|channels|broadcast|sum --name NAME \
 [--listen HOST:PORT] --peer NAME=HOST:PORT... [--tls-key F --tls-cert F --tls-ca F] \
 [--peer-cert NAME=F]... [--deadline SECS] [--timeout SECS] [--count N] [--with PEER] [--big] \
 [--input N --expected N]";
@@ -159,6 +159,7 @@ async fn run(a: Args) -> Result<bool> {
             "echo" => protocols::echo(&pool, a.count).await,
             "typed" => typed::run(&pool, &a.partner()?, a.big).await,
             "ids" => protocols::ids(&pool, &a.partner()?).await,
+            "channels" => protocols::channels(&pool, &a.partner()?).await,
             "broadcast" => protocols::broadcast(&pool).await,
             "sum" => {
                 let input = a.input.as_deref().context("sum needs --input")?;

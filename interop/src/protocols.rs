@@ -1,4 +1,4 @@
-//! The `echo`, `ids`, `broadcast` and `sum` modes. Each mirrors a Python
+//! The `echo`, `ids`, `channels`, `broadcast` and `sum` modes. Each mirrors a Python
 //! side in `interop/scenarios.py`; the message ids and values of the two
 //! must agree exactly (the ledgers are written out there).
 
@@ -169,6 +169,44 @@ fn t3<T>(a: &str, b: &str, v: T) -> Tagged3<T> {
 
 /// Broadcasts and `recv_all` in the pool py0, py1, rust (`broadcast` in
 /// `interop/scenarios.py`, with the ledger of ids per direction).
+/// Channels with a Python peer, which takes part by sending and receiving
+/// the channels' wire ids (`<path>#<id>`). Python sends, for k in 0..10,
+/// `("cmp", k)` as `stage/cmp.<k>#0` and `k + 100` as `stage/cmp.<k>#x`,
+/// then waits for the answers `stage/cmp.<k>#0` (= 11 k + 100), then sends
+/// `"done"` as `stage#0`. Here the ten forks run concurrently, opened in
+/// reverse order, with automatic ids.
+pub(crate) async fn channels(pool: &Pool, peer: &str) -> Result<Checks> {
+    let mut ck = Checks::default();
+    let stage = pool.channel("stage")?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for k in (0..10u64).rev() {
+        let ch = stage.sub("cmp", k)?;
+        let peer = peer.to_owned();
+        tasks.spawn(async move {
+            let first: (String, u64) = ch.recv(&peer).await?;
+            let second: u64 = ch.recv_with_id(&peer, "x").await?;
+            ch.send(&peer, &(first.1 * 10 + second)).await?;
+            let unread = ch.close();
+            Ok::<_, mpc_pool::Error>((k, first, second, unread))
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        match r? {
+            Ok((k, first, second, unread)) => {
+                ck.eq(&format!("stage/cmp.{k}#0"), &first, &("cmp".to_owned(), k));
+                ck.eq(&format!("stage/cmp.{k}#x"), &second, &(k + 100));
+                ck.eq(&format!("stage/cmp.{k}: nothing unread"), &unread.len(), &0);
+            }
+            Err(e) => ck.fail(format!("a fork of stage: {e}")),
+        }
+    }
+    let done: String = stage.recv(peer).await.context("stage#0")?;
+    ck.eq("stage#0", &done, &"done".to_owned());
+    let stats = pool.channel_stats();
+    ck.eq("channels counted", &stats.len(), &11);
+    Ok(ck)
+}
+
 pub(crate) async fn broadcast(pool: &Pool) -> Result<Checks> {
     let mut ck = Checks::default();
     let peers = pool.peers();
