@@ -11,7 +11,8 @@ use rcgen::{
 use rustls::{CertificateError, ClientConnection, Connection, ServerConnection};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use super::verify::{PeerVerifier, Presenter, ServerAuth};
+use super::policy::{PeerVerifier, Presenter};
+use super::verify::{ClientAuth, ServerAuth};
 use super::x509::Certificate;
 use super::*;
 
@@ -1029,9 +1030,9 @@ fn debug_output_has_no_key_material() {
 fn root_hints_are_the_bundle_subjects() {
     let config = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT);
     let s = setup(&config, &["party_1"]);
-    let hints = rustls::server::danger::ClientCertVerifier::root_hint_subjects(
-        &super::verify::ClientAuth::new(s.verifier.clone()),
-    )
+    let hints = rustls::server::danger::ClientCertVerifier::root_hint_subjects(&ClientAuth::new(
+        s.verifier.clone(),
+    ))
     .to_vec();
     assert_eq!(hints.len(), 2);
     let root = CertificateDer::pem_slice_iter(tno::CA_COMBINED)
