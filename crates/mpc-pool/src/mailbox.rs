@@ -209,7 +209,7 @@ impl<W> Mailbox<W> {
     }
 
     /// Files a message from `peer`.
-    pub(crate) fn file_incoming(
+    pub(crate) fn file(
         &mut self,
         peer: &str,
         id: &str,
@@ -446,10 +446,7 @@ mod tests {
     #[test]
     fn early_message_waits_in_buffer() {
         let mut m = mb();
-        assert_eq!(
-            m.file_incoming("bob", "0", msg("a")),
-            Ok(Delivered::Buffered)
-        );
+        assert_eq!(m.file("bob", "0", msg("a")), Ok(Delivered::Buffered));
         assert_eq!(
             m.unread(),
             vec![MessageRef {
@@ -473,7 +470,7 @@ mod tests {
             Err(AskError::AlreadyAwaited)
         );
         assert_eq!(
-            m.file_incoming("bob", "7", msg("x")),
+            m.file("bob", "7", msg("x")),
             Ok(Delivered::ToWaiter(42, msg("x")))
         );
         assert!(m.awaited().is_empty());
@@ -483,35 +480,23 @@ mod tests {
     #[test]
     fn duplicate_id_is_refused_and_first_kept() {
         let mut m = mb();
-        m.file_incoming("bob", "0", msg("first")).unwrap();
-        assert_eq!(
-            m.file_incoming("bob", "0", msg("second")),
-            Err(Refused::Conflict)
-        );
+        m.file("bob", "0", msg("first")).unwrap();
+        assert_eq!(m.file("bob", "0", msg("second")), Err(Refused::Conflict));
         // an identical retry is acknowledged, not filed twice
-        assert_eq!(
-            m.file_incoming("bob", "0", msg("first")),
-            Ok(Delivered::Duplicate)
-        );
+        assert_eq!(m.file("bob", "0", msg("first")), Ok(Delivered::Duplicate));
         assert_eq!(
             m.take_or_wait("bob", "0", || 0),
             Ok(Taken::Ready(msg("first")))
         );
         assert_eq!(m.stats()[0].messages_received, 1);
         // same id from another peer is another message
-        assert_eq!(
-            m.file_incoming("carol", "0", msg("second")),
-            Ok(Delivered::Buffered)
-        );
+        assert_eq!(m.file("carol", "0", msg("second")), Ok(Delivered::Buffered));
     }
 
     #[test]
     fn unknown_peer_is_refused() {
         let mut m = mb();
-        assert_eq!(
-            m.file_incoming("mallory", "0", msg("a")),
-            Err(Refused::UnknownPeer)
-        );
+        assert_eq!(m.file("mallory", "0", msg("a")), Err(Refused::UnknownPeer));
         assert_eq!(
             m.take_or_wait("mallory", "0", || 0),
             Err(AskError::UnknownPeer)
@@ -527,32 +512,29 @@ mod tests {
                 max_bytes: 100,
             },
         );
-        m.file_incoming("bob", "0", msg("a")).unwrap();
-        m.file_incoming("bob", "1", msg("b")).unwrap();
+        m.file("bob", "0", msg("a")).unwrap();
+        m.file("bob", "1", msg("b")).unwrap();
         assert!(matches!(
-            m.file_incoming("bob", "2", msg("c")),
+            m.file("bob", "2", msg("c")),
             Err(Refused::Full { .. })
         ));
         // a waiter still gets its message: waiting receivers are not buffered
         m.take_or_wait("bob", "9", || 5).unwrap();
         assert!(matches!(
-            m.file_incoming("bob", "9", msg("c")),
+            m.file("bob", "9", msg("c")),
             Ok(Delivered::ToWaiter(5, _))
         ));
         // reading frees room
         m.take_or_wait("bob", "0", || 0).unwrap();
-        assert_eq!(
-            m.file_incoming("bob", "2", msg("c")),
-            Ok(Delivered::Buffered)
-        );
+        assert_eq!(m.file("bob", "2", msg("c")), Ok(Delivered::Buffered));
         // bytes: 100 bytes allowed, each message 10 + len
         let big = "x".repeat(85);
         assert!(matches!(
-            m.file_incoming("carol", "0", msg(&big)),
+            m.file("carol", "0", msg(&big)),
             Ok(Delivered::Buffered)
         ));
         assert!(matches!(
-            m.file_incoming("carol", "1", msg("yy")),
+            m.file("carol", "1", msg("yy")),
             Err(Refused::Full { .. })
         ));
     }
@@ -580,7 +562,7 @@ mod tests {
     #[test]
     fn put_back_keeps_the_message() {
         let mut m = mb();
-        m.file_incoming("bob", "0", msg("a")).unwrap();
+        m.file("bob", "0", msg("a")).unwrap();
         let Ok(Taken::Ready(got)) = m.take_or_wait("bob", "0", || 0) else {
             panic!()
         };
@@ -598,7 +580,7 @@ mod tests {
         let mut m = mb();
         m.take_or_wait("bob", "0", || 1).unwrap();
         m.take_or_wait("carol", "5", || 2).unwrap();
-        m.file_incoming("bob", "1", msg("a")).unwrap();
+        m.file("bob", "1", msg("a")).unwrap();
         let mut w = m.drain_waiters();
         w.sort();
         assert_eq!(w.len(), 2);
@@ -611,7 +593,7 @@ mod tests {
     #[test]
     fn departed_peer_fails_waiters_but_buffered_messages_stay_readable() {
         let mut m = mb();
-        m.file_incoming("bob", "0", msg("a")).unwrap();
+        m.file("bob", "0", msg("a")).unwrap();
         m.take_or_wait("bob", "1", || 7).unwrap();
         let failed = m.depart("bob", "protocol failed");
         assert_eq!(failed, vec![("1".to_string(), 7)]);
@@ -628,7 +610,7 @@ mod tests {
             Ok(Taken::Waiting(_))
         ));
         // a new message from bob means bob is back
-        m.file_incoming("bob", "5", msg("b")).unwrap();
+        m.file("bob", "5", msg("b")).unwrap();
         assert!(matches!(
             m.take_or_wait("bob", "6", || 0),
             Ok(Taken::Waiting(_))

@@ -89,7 +89,7 @@ impl Inbox for Shared {
             object: p.object,
             packet_len,
         };
-        let outcome = self.lock().file_incoming(from, &p.id, msg);
+        let outcome = self.lock().file(from, &p.id, msg);
         match outcome {
             Ok(Delivered::Buffered) => {
                 tracing::trace!(pool = %self.name, from, id = ?p.id, "message buffered");
@@ -791,17 +791,16 @@ impl<T: DeserializeOwned + Send + 'static> Recv<T> {
         self.id.as_deref().ok()
     }
 
+    /// The pool, the peer, the id (or why there is none) and the timeout.
+    fn into_parts(self) -> (Pool, String, Result<String, Error>, Option<Duration>) {
+        (self.pool, self.peer, self.id, self.timeout)
+    }
+
     /// Registers interest now (a message that arrives is handed straight to
     /// this receive) and returns a future of the message that may be
     /// stored, moved to another task, or awaited later (the seed's `arecv`).
     pub fn register(self) -> Pending<T> {
-        let Recv {
-            pool,
-            peer,
-            id,
-            timeout,
-            ..
-        } = self;
+        let (pool, peer, id, timeout) = self.into_parts();
         // the time limit runs from registration, not from the first poll
         let deadline = timeout.map(|d| (tokio::time::Instant::now() + d, d));
         let registered = id.and_then(|id| register(&pool, &peer, &id).map(|slot| (id, slot)));
@@ -818,13 +817,7 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Recv<T> {
     type Output = Result<T, Error>;
     type IntoFuture = Pending<T>;
     fn into_future(self) -> Pending<T> {
-        let Recv {
-            pool,
-            peer,
-            id,
-            timeout,
-            ..
-        } = self;
+        let (pool, peer, id, timeout) = self.into_parts();
         Pending {
             fut: Box::pin(async move {
                 let id = id?;

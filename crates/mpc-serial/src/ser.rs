@@ -97,25 +97,29 @@ impl Encoder {
     }
 
     fn begin_seq(&mut self, len: Option<usize>) -> Result<Compound<'_>, EncodeError> {
-        self.check_no_tag()?;
-        match len {
-            Some(n) => {
-                write_array_len(&mut self.out, n)?;
-                Ok(Compound::new(self, Kind::Counted(n)))
-            }
-            None => Ok(self.buffered(false)),
-        }
+        self.begin_container(len, false)
     }
 
     fn begin_map(&mut self, len: Option<usize>) -> Result<Compound<'_>, EncodeError> {
+        self.begin_container(len, true)
+    }
+
+    /// An array (or a map, if `map`) of `len` items, or of as many as come.
+    fn begin_container(
+        &mut self,
+        len: Option<usize>,
+        map: bool,
+    ) -> Result<Compound<'_>, EncodeError> {
         self.check_no_tag()?;
-        match len {
-            Some(n) => {
-                write_map_len(&mut self.out, n)?;
-                Ok(Compound::new(self, Kind::Counted(n)))
-            }
-            None => Ok(self.buffered(true)),
+        let Some(n) = len else {
+            return Ok(self.buffered(map));
+        };
+        if map {
+            write_map_len(&mut self.out, n)?;
+        } else {
+            write_array_len(&mut self.out, n)?;
         }
+        Ok(Compound::new(self, Kind::Counted(n)))
     }
 
     fn buffered(&mut self, map: bool) -> Compound<'_> {

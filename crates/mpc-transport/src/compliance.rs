@@ -229,24 +229,23 @@ impl Inbox for RecordingInbox {
 ///
 /// Panics with a message naming the case on the first failure.
 pub async fn run_all<H: Harness>(h: &H) {
-    tracing::info!("compliance: delivery");
-    delivery(h).await;
-    tracing::info!("compliance: concurrent_senders");
-    concurrent_senders(h).await;
-    tracing::info!("compliance: unknown_peer");
-    unknown_peer(h).await;
-    tracing::info!("compliance: rejection");
-    rejection(h).await;
-    tracing::info!("compliance: peer_gone");
-    peer_gone(h).await;
-    tracing::info!("compliance: large_packets");
-    large_packets(h).await;
-    tracing::info!("compliance: shutdown_while_sending");
-    shutdown_while_sending(h).await;
-    tracing::info!("compliance: packet_in_parts");
-    packet_in_parts(h).await;
-    tracing::info!("compliance: empty_packet");
-    empty_packet(h).await;
+    macro_rules! run {
+        ($($case:ident),*) => {$(
+            tracing::info!(concat!("compliance: ", stringify!($case)));
+            $case(h).await;
+        )*};
+    }
+    run!(
+        delivery,
+        concurrent_senders,
+        unknown_peer,
+        rejection,
+        peer_gone,
+        large_packets,
+        shutdown_while_sending,
+        packet_in_parts,
+        empty_packet
+    );
 }
 
 /// Started parties: their transports and inboxes, in the order of the names.

@@ -19,9 +19,9 @@ macro_rules! handshake_signatures {
     () => {
         fn verify_tls12_signature(
             &self,
-            _message: &[u8],
-            _cert: &CertificateDer<'_>,
-            _dss: &DigitallySignedStruct,
+            _: &[u8],
+            _: &CertificateDer<'_>,
+            _: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
             Err(rustls::Error::General(
                 "TLS 1.2 handshake signatures are not accepted: this transport speaks TLS 1.3 only"
