@@ -825,117 +825,102 @@ fn legacy_certificates_are_refused_unless_pinned_valid_and_signed() {
 // 3. Failures.
 
 #[test]
-fn client_from_another_rcgen_ca_is_refused() {
+fn v3_certificates_are_refused_for_the_right_reason() {
     let ca = make_ca("Test CA");
-    let other = make_ca("Other CA");
-    let alice = make_party(&other, "alice", V3);
+    let trusting = |party: &Party, peers: &[&str]| setup(&party.config(&ca.pem), peers);
+    let pinning = |party: &Party, peer: &str, pinned: &Party, peers: &[&str]| {
+        let config = party
+            .config(&ca.pem)
+            .peer_certificate_pem(peer, pinned.cert_pem.as_bytes())
+            .expect("pin");
+        setup(&config, peers)
+    };
+    let alice = make_party(&ca, "alice", V3);
     let bob = make_party(&ca, "bob", V3);
     // Alice trusts bob's CA (so she accepts bob), but her own certificate is
     // from a CA bob does not trust.
-    let a = setup(&alice.config(&ca.pem), &["bob"]);
-    let b = setup(&bob.config(&ca.pem), &["alice"]);
-    let err = handshake(&b, &a, "bob").refused_by_server();
-    assert!(
-        message(&err).contains("does not verify against the configured CA bundle: UnknownIssuer"),
-        "{err}"
-    );
-    // And the other way round: the server's certificate is from a foreign CA.
-    let err = handshake(&a, &b, "alice").refused_by_client();
-    assert!(
-        message(&err).contains("does not verify against the configured CA bundle: UnknownIssuer"),
-        "{err}"
-    );
-}
+    let foreign_alice = make_party(&make_ca("Other CA"), "alice", V3);
+    let mallory = make_party(&make_ca("Test CA"), "alice", V3);
+    let expired = PartyOptions {
+        expired: true,
+        ..V3
+    };
+    let old_alice = make_party(&ca, "alice", expired);
+    let any_time = UnixTime::since_unix_epoch(std::time::Duration::ZERO);
+    let unknown_issuer = "does not verify against the configured CA bundle: UnknownIssuer";
 
-#[test]
-fn client_from_rogue_ca_with_same_name_is_refused() {
-    let ca = make_ca("Test CA");
-    let rogue = make_ca("Test CA");
-    let mallory = make_party(&rogue, "alice", V3);
-    let bob = make_party(&ca, "bob", V3);
-    let m = setup(&mallory.config(&ca.pem), &["bob"]);
-    let b = setup(&bob.config(&ca.pem), &["alice"]);
-    let err = handshake(&b, &m, "bob").refused_by_server();
-    assert!(
-        message(&err).contains("does not verify against the configured CA bundle"),
-        "{err:?}"
-    );
-}
-
-#[test]
-fn pinned_certificate_mismatch_is_refused() {
-    let ca = make_ca("Test CA");
-    let alice = make_party(&ca, "alice", V3);
-    let bob = make_party(&ca, "bob", V3);
-    let bob_again = make_party(&ca, "bob", V3);
-    let carol = make_party(&ca, "carol", V3);
-
-    let a_config = alice
-        .config(&ca.pem)
-        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
-        .expect("pin");
-    let a = setup(&a_config, &["bob", "carol"]);
-
-    // The server alice knows as bob presents carol's (valid) certificate.
-    let fake_bob = setup(&carol.config(&ca.pem), &["alice"]);
-    let err = handshake(&fake_bob, &a, "bob").refused_by_client();
-    assert!(message(&err).contains("\"carol\""), "{err}");
-
-    // ... or another valid certificate with CN bob that is not the pinned one.
-    let other_bob = setup(&bob_again.config(&ca.pem), &["alice"]);
-    let err = handshake(&other_bob, &a, "bob").refused_by_client();
-    assert!(message(&err).contains("pinned"), "{err}");
-
-    // Server side: bob pins alice; a different alice certificate is refused.
-    let alice_again = make_party(&ca, "alice", V3);
-    let b_config = bob
-        .config(&ca.pem)
-        .peer_certificate_pem("alice", alice.cert_pem.as_bytes())
-        .expect("pin");
-    let b = setup(&b_config, &["alice"]);
-    let a2 = setup(&alice_again.config(&ca.pem), &["bob"]);
-    let err = handshake(&b, &a2, "bob").refused_by_server();
-    assert!(message(&err).contains("pinned"), "{err}");
-}
-
-#[test]
-fn expired_rcgen_certificate_is_refused() {
-    let ca = make_ca("Test CA");
-    let alice = make_party(
-        &ca,
-        "alice",
-        PartyOptions {
-            expired: true,
-            ..V3
-        },
-    );
-    let bob = make_party(&ca, "bob", V3);
-    let a = setup(&alice.config(&ca.pem), &["bob"]);
-    let b = setup(&bob.config(&ca.pem), &["alice"]);
-    let err = handshake(&b, &a, "bob").refused_by_server();
-    assert!(
-        is_cert_error(
-            &err,
-            &CertificateError::ExpiredContext {
-                time: UnixTime::now(),
-                not_after: UnixTime::now()
-            }
+    // (case, server, client, the name the client knows the server by, refusal)
+    let cases: Vec<(&str, TlsSetup, TlsSetup, &str, Refusal)> = vec![
+        (
+            "a client from a CA the server does not trust",
+            trusting(&bob, &["alice"]),
+            trusting(&foreign_alice, &["bob"]),
+            "bob",
+            Refusal::Server(unknown_issuer),
         ),
-        "{err:?}"
-    );
-    let err = handshake(&a, &b, "alice").refused_by_client();
-    assert!(message(&err).contains("expired"), "{err}");
-}
-
-#[test]
-fn client_certificate_of_no_configured_peer_is_refused() {
-    let ca = make_ca("Test CA");
-    let dave = make_party(&ca, "dave", V3);
-    let bob = make_party(&ca, "bob", V3);
-    let d = setup(&dave.config(&ca.pem), &["bob"]);
-    let b = setup(&bob.config(&ca.pem), &["alice", "carol"]);
-    let err = handshake(&b, &d, "bob").refused_by_server();
-    assert!(message(&err).contains("\"dave\""), "{err}");
+        (
+            "a server from a CA the client does not trust",
+            trusting(&foreign_alice, &["bob"]),
+            trusting(&bob, &["alice"]),
+            "alice",
+            Refusal::Client(unknown_issuer),
+        ),
+        (
+            "a client from a rogue CA with the trusted CA's name",
+            trusting(&bob, &["alice"]),
+            trusting(&mallory, &["bob"]),
+            "bob",
+            Refusal::Server("does not verify against the configured CA bundle"),
+        ),
+        (
+            "the server the client knows as bob presents carol's certificate",
+            trusting(&make_party(&ca, "carol", V3), &["alice"]),
+            pinning(&alice, "bob", &bob, &["bob", "carol"]),
+            "bob",
+            Refusal::Client("\"carol\""),
+        ),
+        (
+            "the server presents another certificate with CN bob than the pinned one",
+            trusting(&make_party(&ca, "bob", V3), &["alice"]),
+            pinning(&alice, "bob", &bob, &["bob", "carol"]),
+            "bob",
+            Refusal::Client("pinned"),
+        ),
+        (
+            "a client presents another certificate with CN alice than the pinned one",
+            pinning(&bob, "alice", &alice, &["alice"]),
+            trusting(&make_party(&ca, "alice", V3), &["bob"]),
+            "bob",
+            Refusal::Server("pinned"),
+        ),
+        (
+            "an expired client",
+            trusting(&bob, &["alice"]),
+            trusting(&old_alice, &["bob"]),
+            "bob",
+            Refusal::ServerCert(CertificateError::ExpiredContext {
+                time: any_time,
+                not_after: any_time,
+            }),
+        ),
+        (
+            "an expired server",
+            trusting(&old_alice, &["bob"]),
+            trusting(&bob, &["alice"]),
+            "alice",
+            Refusal::Client("expired"),
+        ),
+        (
+            "a client that is no configured peer",
+            trusting(&bob, &["alice", "carol"]),
+            trusting(&make_party(&ca, "dave", V3), &["bob"]),
+            "bob",
+            Refusal::Server("\"dave\""),
+        ),
+    ];
+    for (case, server, client, server_name, refusal) in cases {
+        refusal.check(case, handshake(&server, &client, server_name));
+    }
 }
 
 #[test]
