@@ -300,11 +300,6 @@ impl PoolBuilder {
             .await
     }
 
-    fn validate(&self) -> Result<(), Error> {
-        check_peer_names(&self.name, self.peers.iter().map(|p| p.name.as_str()))
-            .map_err(|e| Error::new(Kind::Start(e.to_string())))
-    }
-
     /// Starts the pool on a transport made by `make` from the pool's
     /// [`TransportContext`]: the way to run a pool on a custom transport.
     pub async fn start_with<F, Fut, T, E>(self, make: F) -> Result<Pool, Error>
@@ -314,7 +309,8 @@ impl PoolBuilder {
         T: Transport,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        self.validate()?;
+        check_peer_names(&self.name, self.peers.iter().map(|p| p.name.as_str()))
+            .map_err(|e| Error::new(Kind::Start(e.to_string())))?;
         let shared = Arc::new(Shared {
             name: self.name.clone(),
             mailbox: Mutex::new(Mailbox::new(
