@@ -17,7 +17,7 @@ use rcgen::{
 use ring::rand::{SecureRandom, SystemRandom};
 pub use time::OffsetDateTime;
 
-use crate::{TlsConfig, TlsError};
+use crate::tls::{TlsConfig, TlsError};
 
 /// The CA certificate's common name.
 pub const CA_COMMON_NAME: &str = "mpc-pool test CA";

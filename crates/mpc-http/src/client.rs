@@ -25,8 +25,9 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE, COOKIE};
 use reqwest::StatusCode;
 
 use crate::addr::PeerAddr;
+use crate::error::HttpError;
+use crate::protocol::{RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
 use crate::tls::TlsSetup;
-use crate::{HttpError, RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
 
 /// First pause between attempts; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);

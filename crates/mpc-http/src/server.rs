@@ -21,8 +21,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::addr::{PeerAddr, PeerDirectory, Resolver};
+use crate::config::ServerLimits;
+use crate::protocol::{RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
 use crate::tls::TlsSetup;
-use crate::{RustPeers, ServerLimits, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
 
 /// Longest departure reason read.
 const MAX_REASON: usize = 1024;

@@ -133,6 +133,25 @@ fn pick_id(custom: Option<&str>, counter: u64) -> String {
     }
 }
 
+impl<W> PeerState<W> {
+    /// Removes and returns every waiter of this peer, with the id it waits for.
+    fn take_waiters(&mut self) -> Vec<(String, W)> {
+        let ids: Vec<String> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(s, Slot::Waiting { .. }))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(Slot::Waiting { waiter, .. }) = self.slots.remove(&id) {
+                out.push((id, waiter));
+            }
+        }
+        out
+    }
+}
+
 impl<W> Mailbox<W> {
     pub(crate) fn new(peers: impl IntoIterator<Item = String>, limits: BufferLimits) -> Self {
         let mut map = HashMap::new();
@@ -190,7 +209,7 @@ impl<W> Mailbox<W> {
     }
 
     /// Files a message from `peer`.
-    pub(crate) fn deliver(
+    pub(crate) fn file(
         &mut self,
         peer: &str,
         id: &str,
@@ -329,19 +348,7 @@ impl<W> Mailbox<W> {
             return Vec::new();
         };
         st.departed = Some(reason.to_owned());
-        let ids: Vec<String> = st
-            .slots
-            .iter()
-            .filter(|(_, s)| matches!(s, Slot::Waiting { .. }))
-            .map(|(id, _)| id.clone())
-            .collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(Slot::Waiting { waiter, .. }) = st.slots.remove(&id) {
-                out.push((id, waiter));
-            }
-        }
-        out
+        st.take_waiters()
     }
 
     /// Counts a message delivered to `peer`.
@@ -432,23 +439,10 @@ impl<W> Mailbox<W> {
     pub(crate) fn drain_waiters(&mut self) -> Vec<(MessageRef, W)> {
         let mut out = Vec::new();
         for (p, st) in &mut self.peers {
-            let ids: Vec<String> = st
-                .slots
-                .iter()
-                .filter(|(_, s)| matches!(s, Slot::Waiting { .. }))
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in ids {
-                if let Some(Slot::Waiting { waiter, .. }) = st.slots.remove(&id) {
-                    out.push((
-                        MessageRef {
-                            peer: p.clone(),
-                            id,
-                        },
-                        waiter,
-                    ));
-                }
-            }
+            out.extend(st.take_waiters().into_iter().map(|(id, waiter)| {
+                let peer = p.clone();
+                (MessageRef { peer, id }, waiter)
+            }));
         }
         out
     }
@@ -491,7 +485,7 @@ mod tests {
     #[test]
     fn early_message_waits_in_buffer() {
         let mut m = mb();
-        assert_eq!(m.deliver("bob", "0", msg("a")), Ok(Delivered::Buffered));
+        assert_eq!(m.file("bob", "0", msg("a")), Ok(Delivered::Buffered));
         assert_eq!(
             m.unread(),
             vec![MessageRef {
@@ -515,7 +509,7 @@ mod tests {
             Err(AskError::AlreadyAwaited)
         );
         assert_eq!(
-            m.deliver("bob", "7", msg("x")),
+            m.file("bob", "7", msg("x")),
             Ok(Delivered::ToWaiter(42, msg("x")))
         );
         assert!(m.awaited().is_empty());
@@ -525,32 +519,23 @@ mod tests {
     #[test]
     fn duplicate_id_is_refused_and_first_kept() {
         let mut m = mb();
-        m.deliver("bob", "0", msg("first")).unwrap();
-        assert_eq!(m.deliver("bob", "0", msg("second")), Err(Refused::Conflict));
+        m.file("bob", "0", msg("first")).unwrap();
+        assert_eq!(m.file("bob", "0", msg("second")), Err(Refused::Conflict));
         // an identical retry is acknowledged, not filed twice
-        assert_eq!(
-            m.deliver("bob", "0", msg("first")),
-            Ok(Delivered::Duplicate)
-        );
+        assert_eq!(m.file("bob", "0", msg("first")), Ok(Delivered::Duplicate));
         assert_eq!(
             m.take_or_wait("bob", "0", || 0),
             Ok(Taken::Ready(msg("first")))
         );
         assert_eq!(m.stats()[0].messages_received, 1);
         // same id from another peer is another message
-        assert_eq!(
-            m.deliver("carol", "0", msg("second")),
-            Ok(Delivered::Buffered)
-        );
+        assert_eq!(m.file("carol", "0", msg("second")), Ok(Delivered::Buffered));
     }
 
     #[test]
     fn unknown_peer_is_refused() {
         let mut m = mb();
-        assert_eq!(
-            m.deliver("mallory", "0", msg("a")),
-            Err(Refused::UnknownPeer)
-        );
+        assert_eq!(m.file("mallory", "0", msg("a")), Err(Refused::UnknownPeer));
         assert_eq!(
             m.take_or_wait("mallory", "0", || 0),
             Err(AskError::UnknownPeer)
@@ -566,29 +551,29 @@ mod tests {
                 max_bytes: 100,
             },
         );
-        m.deliver("bob", "0", msg("a")).unwrap();
-        m.deliver("bob", "1", msg("b")).unwrap();
+        m.file("bob", "0", msg("a")).unwrap();
+        m.file("bob", "1", msg("b")).unwrap();
         assert!(matches!(
-            m.deliver("bob", "2", msg("c")),
+            m.file("bob", "2", msg("c")),
             Err(Refused::Full { .. })
         ));
         // a waiter still gets its message: waiting receivers are not buffered
         m.take_or_wait("bob", "9", || 5).unwrap();
         assert!(matches!(
-            m.deliver("bob", "9", msg("c")),
+            m.file("bob", "9", msg("c")),
             Ok(Delivered::ToWaiter(5, _))
         ));
         // reading frees room
         m.take_or_wait("bob", "0", || 0).unwrap();
-        assert_eq!(m.deliver("bob", "2", msg("c")), Ok(Delivered::Buffered));
+        assert_eq!(m.file("bob", "2", msg("c")), Ok(Delivered::Buffered));
         // bytes: 100 bytes allowed, each message 10 + len
         let big = "x".repeat(85);
         assert!(matches!(
-            m.deliver("carol", "0", msg(&big)),
+            m.file("carol", "0", msg(&big)),
             Ok(Delivered::Buffered)
         ));
         assert!(matches!(
-            m.deliver("carol", "1", msg("yy")),
+            m.file("carol", "1", msg("yy")),
             Err(Refused::Full { .. })
         ));
     }
@@ -616,7 +601,7 @@ mod tests {
     #[test]
     fn put_back_keeps_the_message() {
         let mut m = mb();
-        m.deliver("bob", "0", msg("a")).unwrap();
+        m.file("bob", "0", msg("a")).unwrap();
         let Ok(Taken::Ready(got)) = m.take_or_wait("bob", "0", || 0) else {
             panic!()
         };
@@ -634,7 +619,7 @@ mod tests {
         let mut m = mb();
         m.take_or_wait("bob", "0", || 1).unwrap();
         m.take_or_wait("carol", "5", || 2).unwrap();
-        m.deliver("bob", "1", msg("a")).unwrap();
+        m.file("bob", "1", msg("a")).unwrap();
         let mut w = m.drain_waiters();
         w.sort();
         assert_eq!(w.len(), 2);
@@ -647,7 +632,7 @@ mod tests {
     #[test]
     fn departed_peer_fails_waiters_but_buffered_messages_stay_readable() {
         let mut m = mb();
-        m.deliver("bob", "0", msg("a")).unwrap();
+        m.file("bob", "0", msg("a")).unwrap();
         m.take_or_wait("bob", "1", || 7).unwrap();
         let failed = m.depart("bob", "protocol failed");
         assert_eq!(failed, vec![("1".to_string(), 7)]);
@@ -664,7 +649,7 @@ mod tests {
             Ok(Taken::Waiting(_))
         ));
         // a new message from bob means bob is back
-        m.deliver("bob", "5", msg("b")).unwrap();
+        m.file("bob", "5", msg("b")).unwrap();
         assert!(matches!(
             m.take_or_wait("bob", "6", || 0),
             Ok(Taken::Waiting(_))
@@ -680,9 +665,9 @@ mod tests {
                 max_bytes: 1000,
             },
         );
-        m.deliver("bob", "c#0", msg("a")).unwrap();
-        m.deliver("bob", "7", msg("b")).unwrap();
-        assert!(m.deliver("bob", "c#1", msg("c")).is_err(), "full");
+        m.file("bob", "c#0", msg("a")).unwrap();
+        m.file("bob", "7", msg("b")).unwrap();
+        assert!(m.file("bob", "c#1", msg("c")).is_err(), "full");
         let gone = m.discard_unread(|id| id.starts_with("c#"));
         assert_eq!(
             gone,
@@ -691,7 +676,7 @@ mod tests {
                 id: "c#0".into()
             }]
         );
-        m.deliver("bob", "c#1", msg("c")).unwrap();
+        m.file("bob", "c#1", msg("c")).unwrap();
         assert_eq!(m.unread().len(), 2);
     }
 

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use mpc_http::{HttpConfig, HttpTransport, ServerLimits, TlsConfig};
 use mpc_serial::{DecodeLimits, Packet};
 use mpc_transport::{
-    BoxTransport, Delivery, Inbox, MemoryNetwork, Rejection, SharedInbox, Transport, TransportError,
+    check_peer_names, BoxTransport, Delivery, Inbox, MemoryNetwork, Rejection, SharedInbox,
+    Transport, TransportError,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -106,7 +107,7 @@ impl Inbox for Shared {
         };
         let outcome = {
             let mut mailbox = self.lock();
-            let outcome = mailbox.deliver(from, &p.id, msg);
+            let outcome = mailbox.file(from, &p.id, msg);
             if matches!(outcome, Ok(Delivered::Buffered | Delivered::ToWaiter(..))) {
                 // counted before anyone can take the message (lock order:
                 // mailbox, then channels; never the other way)
@@ -181,38 +182,53 @@ pub struct PoolBuilder {
     timeout: Option<Duration>,
     buffer_limits: BufferLimits,
     decode_limits: DecodeLimits,
-    http: HttpSettings,
+    /// The settings of the HTTP(S) transport ([`PoolBuilder::start`]), its
+    /// peers added when it starts.
+    http: HttpConfig,
+    /// Whether a listen address or listener was given.
+    listens: bool,
 }
 
-/// Settings used only by the HTTP(S) transport ([`PoolBuilder::start`]).
-#[derive(Debug, Default)]
-struct HttpSettings {
-    listen: Option<String>,
-    listener: Option<std::net::TcpListener>,
-    advertised_port: Option<u16>,
-    tls: Option<TlsConfig>,
-    limits: Option<ServerLimits>,
-    retry_window: Option<Duration>,
-    request_timeout: Option<Duration>,
-    stall_timeout: Option<Duration>,
+/// Builder methods that each set one setting of the HTTP(S) transport:
+/// `fn name(arg: Type) => method(value);` becomes `pub fn name(self, arg:
+/// Type) -> Self`, which passes `value` on to [`HttpConfig`]'s `method`.
+macro_rules! http_settings {
+    ($($(#[$doc:meta])* fn $name:ident($arg:ident: $ty:ty) => $method:ident($value:expr);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $arg: $ty) -> Self {
+                self.http = self.http.$method($value);
+                self
+            }
+        )*
+    };
 }
 
 impl PoolBuilder {
+    fn new(name: String) -> Self {
+        PoolBuilder {
+            http: HttpConfig::new(name.clone(), String::new()),
+            name,
+            peers: Vec::new(),
+            timeout: Some(DEFAULT_TIMEOUT),
+            buffer_limits: BufferLimits::default(),
+            decode_limits: DecodeLimits::default(),
+            listens: false,
+        }
+    }
+
     /// Adds a peer known by name only (in-memory and custom transports).
-    pub fn peer(mut self, name: impl Into<String>) -> Self {
-        self.peers.push(PeerConfig {
-            name: name.into(),
-            address: None,
-        });
-        self
+    pub fn peer(self, name: impl Into<String>) -> Self {
+        self.add_peer(name.into(), None)
     }
 
     /// Adds a peer with its network address (`host:port`).
-    pub fn peer_at(mut self, name: impl Into<String>, address: impl Into<String>) -> Self {
-        self.peers.push(PeerConfig {
-            name: name.into(),
-            address: Some(address.into()),
-        });
+    pub fn peer_at(self, name: impl Into<String>, address: impl Into<String>) -> Self {
+        self.add_peer(name.into(), Some(address.into()))
+    }
+
+    fn add_peer(mut self, name: String, address: Option<String>) -> Self {
+        self.peers.push(PeerConfig { name, address });
         self
     }
 
@@ -238,151 +254,75 @@ impl PoolBuilder {
     /// The address the HTTP(S) server listens on (`host:port`, e.g.
     /// `0.0.0.0:8000`; port 0 picks a free port).
     pub fn listen(mut self, address: impl Into<String>) -> Self {
-        self.http.listen = Some(address.into());
+        self.listens = true;
+        self.http = self.http.listen(address);
         self
     }
 
     /// Serves on an already bound listener (instead of [`PoolBuilder::listen`]).
     pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
-        self.http.listener = Some(listener);
+        self.listens = true;
+        self.http = self.http.listener(listener);
         self
     }
 
-    /// The port peers know this party by (default: the port listened on);
-    /// for parties behind NAT, port mappings or proxies.
-    pub fn advertised_port(mut self, port: u16) -> Self {
-        self.http.advertised_port = Some(port);
-        self
-    }
+    http_settings! {
+        /// The port peers know this party by (default: the port listened on);
+        /// for parties behind NAT, port mappings or proxies.
+        fn advertised_port(port: u16) => advertised_port(port);
 
-    /// Mutual TLS (see [`TlsConfig`]). Without it, peers are identified by
-    /// address and port only — do not run between organisations that way.
-    pub fn tls(mut self, tls: TlsConfig) -> Self {
-        self.http.tls = Some(tls);
-        self
-    }
+        /// Mutual TLS (see [`TlsConfig`]). Without it, peers are identified by
+        /// address and port only — do not run between organisations that way.
+        fn tls(tls: TlsConfig) => tls(tls);
 
-    /// Limits of the HTTP server ([`ServerLimits::default`]).
-    pub fn server_limits(mut self, limits: ServerLimits) -> Self {
-        self.http.limits = Some(limits);
-        self
-    }
+        /// Limits of the HTTP server ([`ServerLimits::default`]).
+        fn server_limits(limits: ServerLimits) => limits(limits);
 
-    /// How long a send keeps retrying an unreachable peer (30 s by
-    /// default, so parties can start in any order).
-    pub fn retry_window(mut self, window: Duration) -> Self {
-        self.http.retry_window = Some(window);
-        self
-    }
+        /// How long a send keeps retrying an unreachable peer (30 s by
+        /// default, so parties can start in any order).
+        fn retry_window(window: Duration) => retry_window(window);
 
-    /// The overall cap on one delivery attempt, however it progresses:
-    /// this base (60 s by default) plus a second per MiB; an attempt that
-    /// hits it is abandoned and retried. Silent connections are noticed
-    /// much sooner by the [stall timeout](PoolBuilder::stall_timeout).
-    pub fn request_timeout(mut self, base: Duration) -> Self {
-        self.http.request_timeout = Some(base);
-        self
-    }
+        /// The overall cap on one delivery attempt, however it progresses:
+        /// this base (60 s by default) plus a second per MiB; an attempt that
+        /// hits it is abandoned and retried. Silent connections are noticed
+        /// much sooner by the [stall timeout](PoolBuilder::stall_timeout).
+        fn request_timeout(base: Duration) => request_timeout(base);
 
-    /// How long an exchange may make no progress before it counts as
-    /// stalled (5 s by default): the message is not taken by the
-    /// connection for this long, or the response does not start within
-    /// this time after the whole message was sent (plus a second per
-    /// 16 MiB sent, for the receiver to read it, and an allowance for bytes
-    /// still in flight). A stalled attempt is abandoned with its connection
-    /// and the message sent again on a fresh one; the peer acknowledges a
-    /// message it already has without filing it twice. A slow transfer
-    /// that keeps moving is never cut. Must be more than zero.
-    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
-        self.http.stall_timeout = Some(timeout);
-        self
+        /// How long an exchange may make no progress before it counts as
+        /// stalled (5 s by default): the message is not taken by the
+        /// connection for this long, or the response does not start within
+        /// this time after the whole message was sent (plus a second per
+        /// 16 MiB sent, for the receiver to read it, and an allowance for bytes
+        /// still in flight). A stalled attempt is abandoned with its connection
+        /// and the message sent again on a fresh one; the peer acknowledges a
+        /// message it already has without filing it twice. A slow transfer
+        /// that keeps moving is never cut. Must be more than zero.
+        fn stall_timeout(timeout: Duration) => stall_timeout(timeout);
     }
 
     /// Starts the pool on the HTTP(S) transport: a server on the
     /// [`listen`](PoolBuilder::listen) address and a client per peer
     /// (peers added with [`PoolBuilder::peer_at`]).
     pub async fn start(mut self) -> Result<Pool, Error> {
-        let http = std::mem::take(&mut self.http);
-        let mut cfg = match (http.listener, http.listen) {
-            (Some(l), _) => HttpConfig::new(self.name.clone(), String::new()).listener(l),
-            (None, Some(a)) => HttpConfig::new(self.name.clone(), a),
-            (None, None) => {
-                return Err(Error::new(Kind::Start(
-                    "no listen address (PoolBuilder::listen)".into(),
-                )))
-            }
-        };
+        let start_error = |what: String| Error::new(Kind::Start(what));
+        if !self.listens {
+            return Err(start_error(
+                "no listen address (PoolBuilder::listen)".into(),
+            ));
+        }
+        let mut http = std::mem::replace(&mut self.http, HttpConfig::new("", ""));
         for p in &self.peers {
             let Some(addr) = &p.address else {
-                return Err(Error::new(Kind::Start(format!(
+                return Err(start_error(format!(
                     "peer {:?} has no address (use PoolBuilder::peer_at)",
                     p.name
-                ))));
-            };
-            cfg = cfg.peer(p.name.clone(), addr.clone());
-        }
-        if let Some(port) = http.advertised_port {
-            cfg = cfg.advertised_port(port);
-        }
-        if let Some(tls) = http.tls {
-            cfg = cfg.tls(tls);
-        }
-        if let Some(l) = http.limits {
-            cfg = cfg.limits(l);
-        }
-        if let Some(w) = http.retry_window {
-            cfg = cfg.retry_window(w);
-        }
-        if let Some(t) = http.request_timeout {
-            cfg = cfg.request_timeout(t);
-        }
-        if let Some(t) = http.stall_timeout {
-            if t.is_zero() {
-                return Err(Error::new(Kind::Start(
-                    "the stall timeout must be more than zero".into(),
                 )));
-            }
-            cfg = cfg.stall_timeout(t);
+            };
+            http = http.peer(p.name.clone(), addr.clone());
         }
-        let bound = Arc::new(Mutex::new(None));
-        let seen = bound.clone();
-        let mut pool = self
-            .start_with(|ctx| async move {
-                let t = HttpTransport::start(cfg, ctx.inbox).await?;
-                *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(t.local_addr());
-                Ok::<_, mpc_http::HttpError>(t)
-            })
-            .await?;
-        let addr = *bound.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(inner) = Arc::get_mut(&mut pool.inner) {
-            inner.local_addr = addr;
-        }
-        Ok(pool)
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        if self.name.is_empty() {
-            return Err(Error::new(Kind::Start("the pool's name is empty".into())));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for p in &self.peers {
-            if p.name.is_empty() {
-                return Err(Error::new(Kind::Start("a peer name is empty".into())));
-            }
-            if p.name == self.name {
-                return Err(Error::new(Kind::Start(format!(
-                    "peer {:?} has the pool's own name",
-                    p.name
-                ))));
-            }
-            if !seen.insert(p.name.as_str()) {
-                return Err(Error::new(Kind::Start(format!(
-                    "peer {:?} is configured twice",
-                    p.name
-                ))));
-            }
-        }
-        Ok(())
+        http.validate().map_err(|e| start_error(e.to_string()))?;
+        self.start_with(|ctx| HttpTransport::start(http, ctx.inbox))
+            .await
     }
 
     /// Starts the pool on a transport made by `make` from the pool's
@@ -394,7 +334,8 @@ impl PoolBuilder {
         T: Transport,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        self.validate()?;
+        check_peer_names(&self.name, self.peers.iter().map(|p| p.name.as_str()))
+            .map_err(|e| Error::new(Kind::Start(e.to_string())))?;
         let shared = Arc::new(Shared {
             name: self.name.clone(),
             mailbox: Mutex::new(Mailbox::new(
@@ -419,7 +360,6 @@ impl PoolBuilder {
                 shared,
                 transport: Arc::new(transport),
                 timeout: self.timeout,
-                local_addr: None,
             }),
         })
     }
@@ -444,7 +384,6 @@ struct PoolInner {
     shared: Arc<Shared>,
     transport: BoxTransport,
     timeout: Option<Duration>,
-    local_addr: Option<std::net::SocketAddr>,
 }
 
 /// A party's view of the communication pool: its peers by name, and typed
@@ -481,20 +420,14 @@ pub struct ShutdownReport {
 impl Pool {
     /// Starts configuring a pool whose own name is `name`.
     pub fn builder(name: impl Into<String>) -> PoolBuilder {
-        PoolBuilder {
-            name: name.into(),
-            peers: Vec::new(),
-            timeout: Some(DEFAULT_TIMEOUT),
-            buffer_limits: BufferLimits::default(),
-            decode_limits: DecodeLimits::default(),
-            http: HttpSettings::default(),
-        }
+        PoolBuilder::new(name.into())
     }
 
-    /// The address the HTTP(S) server listens on (pools started with
-    /// [`PoolBuilder::start`]).
+    /// The address the transport listens on: the HTTP(S) server's (pools
+    /// started with [`PoolBuilder::start`]), or what a custom transport
+    /// reports ([`Transport::local_addr`]).
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
-        self.inner.local_addr
+        self.inner.transport.local_addr_dyn()
     }
 
     /// This party's name.
@@ -631,7 +564,7 @@ impl Pool {
         msg: &T,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let prepared = self.prepare(space, peer, custom, msg);
-        self.deliver(peer, prepared)
+        self.send_prepared(peer, prepared)
     }
 
     /// Sends `msg` to `peer` with the next automatic id; resolves once the
@@ -685,7 +618,9 @@ impl Pool {
         SendHandle::spawn(self.send_with_id(peer, id, msg), peer)
     }
 
-    fn deliver(
+    /// Sends a prepared message out to `peer` over the transport (the
+    /// outgoing direction; incoming packets arrive through [`Inbox::deliver`]).
+    fn send_prepared(
         &self,
         peer: &str,
         prepared: Result<(String, Vec<Bytes>), Error>,
@@ -779,7 +714,7 @@ impl Pool {
             let handles: Vec<(String, SendHandle)> = sends?
                 .into_iter()
                 .map(|(peer, pid, packet)| {
-                    let fut = pool.deliver(&peer, Ok((pid, vec![packet])));
+                    let fut = pool.send_prepared(&peer, Ok((pid, vec![packet])));
                     let h = SendHandle::spawn(fut, &peer);
                     (peer, h)
                 })
@@ -992,17 +927,16 @@ impl<T: DeserializeOwned + Send + 'static> Recv<T> {
         self.id.as_deref().ok()
     }
 
+    /// The pool, the peer, the id (or why there is none) and the timeout.
+    fn into_parts(self) -> (Pool, String, Result<String, Error>, Option<Duration>) {
+        (self.pool, self.peer, self.id, self.timeout)
+    }
+
     /// Registers interest now (a message that arrives is handed straight to
     /// this receive) and returns a future of the message that may be
     /// stored, moved to another task, or awaited later (the seed's `arecv`).
     pub fn register(self) -> Pending<T> {
-        let Recv {
-            pool,
-            peer,
-            id,
-            timeout,
-            ..
-        } = self;
+        let (pool, peer, id, timeout) = self.into_parts();
         // the time limit runs from registration, not from the first poll
         let deadline = timeout.map(|d| (tokio::time::Instant::now() + d, d));
         let registered = id.and_then(|id| register(&pool, &peer, &id).map(|slot| (id, slot)));
@@ -1019,13 +953,7 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Recv<T> {
     type Output = Result<T, Error>;
     type IntoFuture = Pending<T>;
     fn into_future(self) -> Pending<T> {
-        let Recv {
-            pool,
-            peer,
-            id,
-            timeout,
-            ..
-        } = self;
+        let (pool, peer, id, timeout) = self.into_parts();
         Pending {
             fut: Box::pin(async move {
                 let id = id?;

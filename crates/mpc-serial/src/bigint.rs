@@ -204,24 +204,27 @@ impl<'de> Deserialize<'de> for BigInt {
 
 struct BigIntVisitor;
 
+/// `visit_*` methods for the native integer types: every one is a `BigInt`.
+macro_rules! visit_integers {
+    ($($name:ident($t:ty)),*) => {$(
+        fn $name<E: de::Error>(self, v: $t) -> Result<BigInt, E> {
+            Ok(BigInt::from(v))
+        }
+    )*};
+}
+
 impl<'de> Visitor<'de> for BigIntVisitor {
     type Value = BigInt;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an integer, or a tagged \"int\" or \"mpz\" object")
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<BigInt, E> {
-        Ok(BigInt::from(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<BigInt, E> {
-        Ok(BigInt::from(v))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<BigInt, E> {
-        Ok(BigInt::from(v))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<BigInt, E> {
-        Ok(BigInt::from(v))
-    }
+    visit_integers!(
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_i128(i128),
+        visit_u128(u128)
+    );
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BigInt, A::Error> {
         let mut kind: Option<String> = None;
         let mut data: Option<serde_bytes_buf::ByteBuf> = None;

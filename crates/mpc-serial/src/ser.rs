@@ -97,25 +97,29 @@ impl Encoder {
     }
 
     fn begin_seq(&mut self, len: Option<usize>) -> Result<Compound<'_>, EncodeError> {
-        self.check_no_tag()?;
-        match len {
-            Some(n) => {
-                write_array_len(&mut self.out, n)?;
-                Ok(Compound::new(self, Kind::Counted(n)))
-            }
-            None => Ok(self.buffered(false)),
-        }
+        self.begin_container(len, false)
     }
 
     fn begin_map(&mut self, len: Option<usize>) -> Result<Compound<'_>, EncodeError> {
+        self.begin_container(len, true)
+    }
+
+    /// An array (or a map, if `map`) of `len` items, or of as many as come.
+    fn begin_container(
+        &mut self,
+        len: Option<usize>,
+        map: bool,
+    ) -> Result<Compound<'_>, EncodeError> {
         self.check_no_tag()?;
-        match len {
-            Some(n) => {
-                write_map_len(&mut self.out, n)?;
-                Ok(Compound::new(self, Kind::Counted(n)))
-            }
-            None => Ok(self.buffered(true)),
+        let Some(n) = len else {
+            return Ok(self.buffered(map));
+        };
+        if map {
+            write_map_len(&mut self.out, n)?;
+        } else {
+            write_array_len(&mut self.out, n)?;
         }
+        Ok(Compound::new(self, Kind::Counted(n)))
     }
 
     fn buffered(&mut self, map: bool) -> Compound<'_> {
@@ -213,49 +217,52 @@ impl<'a> Compound<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), EncodeError> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
+/// The serde traits whose items are plain elements (sequences, tuples).
+macro_rules! element_items {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = EncodeError;
+            fn $method<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), EncodeError> {
+                self.element(v)
+            }
+            fn end(self) -> Result<(), EncodeError> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), EncodeError> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
+element_items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+/// The serde traits whose items are named fields (structs): each is written
+/// as a key (the field name) and its value.
+macro_rules! field_items {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = EncodeError;
+            fn serialize_field<T: ?Sized + Serialize>(
+                &mut self,
+                key: &'static str,
+                v: &T,
+            ) -> Result<(), EncodeError> {
+                write_str(&mut self.enc.out, key)?;
+                self.element(v)
+            }
+            fn end(self) -> Result<(), EncodeError> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), EncodeError> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), EncodeError> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
+field_items!(SerializeStruct, SerializeStructVariant);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
@@ -264,38 +271,6 @@ impl ser::SerializeMap for Compound<'_> {
         self.key(k)
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, v: &T) -> Result<(), EncodeError> {
-        self.element(v)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), EncodeError> {
-        write_str(&mut self.enc.out, key)?;
-        self.element(v)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), EncodeError> {
-        write_str(&mut self.enc.out, key)?;
         self.element(v)
     }
     fn end(self) -> Result<(), EncodeError> {
@@ -487,6 +462,9 @@ macro_rules! reject {
     ($($name:ident($($t:ty),*);)*) => {$(
         fn $name(self, $(_: $t),*) -> Result<String, EncodeError> { Err(not_a_name()) }
     )*};
+    ($($name:ident($($t:ty),*) -> $compound:ident;)*) => {$(
+        fn $name(self, $(_: $t),*) -> Result<Self::$compound, EncodeError> { Err(not_a_name()) }
+    )*};
 }
 
 impl ser::Serializer for TypeNameCapture {
@@ -532,45 +510,13 @@ impl ser::Serializer for TypeNameCapture {
     ) -> Result<String, EncodeError> {
         Err(not_a_name())
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, EncodeError> {
-        Err(not_a_name())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, EncodeError> {
-        Err(not_a_name())
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, EncodeError> {
-        Err(not_a_name())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, EncodeError> {
-        Err(not_a_name())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, EncodeError> {
-        Err(not_a_name())
-    }
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, EncodeError> {
-        Err(not_a_name())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, EncodeError> {
-        Err(not_a_name())
+    reject! {
+        serialize_seq(Option<usize>) -> SerializeSeq;
+        serialize_tuple(usize) -> SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> SerializeTupleVariant;
+        serialize_map(Option<usize>) -> SerializeMap;
+        serialize_struct(&'static str, usize) -> SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> SerializeStructVariant;
     }
 }

@@ -259,40 +259,25 @@ impl From<BigInt> for Value {
     }
 }
 
-impl From<bool> for Value {
-    fn from(v: bool) -> Self {
-        Value::Bool(v)
-    }
+/// `From` conversions that wrap a Rust value in one variant.
+macro_rules! value_from {
+    ($($t:ty => |$v:ident| $value:expr;)*) => {$(
+        impl From<$t> for Value {
+            fn from($v: $t) -> Self {
+                $value
+            }
+        }
+    )*};
 }
-impl From<f64> for Value {
-    fn from(v: f64) -> Self {
-        Value::F64(v)
-    }
-}
-impl From<f32> for Value {
-    fn from(v: f32) -> Self {
-        Value::F32(v)
-    }
-}
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Str(v.to_owned())
-    }
-}
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Str(v)
-    }
-}
-impl From<Bytes> for Value {
-    fn from(v: Bytes) -> Self {
-        Value::Bytes(v)
-    }
-}
-impl From<Vec<u8>> for Value {
-    fn from(v: Vec<u8>) -> Self {
-        Value::Bytes(Bytes::from(v))
-    }
+
+value_from! {
+    bool => |v| Value::Bool(v);
+    f64 => |v| Value::F64(v);
+    f32 => |v| Value::F32(v);
+    &str => |v| Value::Str(v.to_owned());
+    String => |v| Value::Str(v);
+    Bytes => |v| Value::Bytes(v);
+    Vec<u8> => |v| Value::Bytes(Bytes::from(v));
 }
 impl From<Vec<Value>> for Value {
     fn from(v: Vec<Value>) -> Self {

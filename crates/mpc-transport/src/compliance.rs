@@ -229,24 +229,23 @@ impl Inbox for RecordingInbox {
 ///
 /// Panics with a message naming the case on the first failure.
 pub async fn run_all<H: Harness>(h: &H) {
-    tracing::info!("compliance: delivery");
-    delivery(h).await;
-    tracing::info!("compliance: concurrent_senders");
-    concurrent_senders(h).await;
-    tracing::info!("compliance: unknown_peer");
-    unknown_peer(h).await;
-    tracing::info!("compliance: rejection");
-    rejection(h).await;
-    tracing::info!("compliance: peer_gone");
-    peer_gone(h).await;
-    tracing::info!("compliance: large_packets");
-    large_packets(h).await;
-    tracing::info!("compliance: shutdown_while_sending");
-    shutdown_while_sending(h).await;
-    tracing::info!("compliance: packet_in_parts");
-    packet_in_parts(h).await;
-    tracing::info!("compliance: empty_packet");
-    empty_packet(h).await;
+    macro_rules! run {
+        ($($case:ident),*) => {$(
+            tracing::info!(concat!("compliance: ", stringify!($case)));
+            $case(h).await;
+        )*};
+    }
+    run!(
+        delivery,
+        concurrent_senders,
+        unknown_peer,
+        rejection,
+        peer_gone,
+        large_packets,
+        shutdown_while_sending,
+        packet_in_parts,
+        empty_packet
+    );
 }
 
 /// Started parties: their transports and inboxes, in the order of the names.
@@ -276,6 +275,16 @@ impl<T: Transport> Parties<T> {
         }
     }
 
+    /// Fails the case unless the second party recorded exactly `packet`,
+    /// once, from the first.
+    fn expect_only(&self, case: &str, names: [&str; 2], packet: Bytes, what: &str) {
+        assert_eq!(
+            self.inboxes[1].received(),
+            vec![(names[0].to_owned(), packet)],
+            "compliance case {case}: {what}"
+        );
+    }
+
     async fn shutdown(&self, case: &str) {
         for transport in &self.transports {
             guard(case, "shutdown", transport.shutdown()).await;
@@ -288,6 +297,16 @@ async fn guard<F: Future>(case: &str, what: &str, f: F) -> F::Output {
     match tokio::time::timeout(HANG_GUARD, f).await {
         Ok(output) => output,
         Err(_) => panic!("compliance case {case}: {what} did not finish within {HANG_GUARD:?}"),
+    }
+}
+
+/// Awaits a send under [`guard`], failing the case if it fails.
+async fn expect_sent<F>(case: &str, what: &str, f: F)
+where
+    F: Future<Output = Result<(), TransportError>>,
+{
+    if let Err(err) = guard(case, what, f).await {
+        panic!("compliance case {case}: {what} failed: {err}");
     }
 }
 
@@ -340,19 +359,10 @@ pub async fn delivery<H: Harness>(h: &H) {
         let sent: Vec<Bytes> = (0..COUNT)
             .map(|i| tagged(names[from], names[to], i))
             .collect();
+        let what = format!("{} -> {}: send", names[from], names[to]);
         for packet in &sent {
-            let result = guard(
-                CASE,
-                "send",
-                parties.transports[from].send(names[to], packet.clone()),
-            )
-            .await;
-            if let Err(err) = result {
-                panic!(
-                    "compliance case {CASE}: {} -> {}: send failed: {err}",
-                    names[from], names[to]
-                );
-            }
+            let send = parties.transports[from].send(names[to], packet.clone());
+            expect_sent(CASE, &what, send).await;
         }
         let received = parties.inboxes[to].received();
         let senders: HashSet<&str> = received.iter().map(|(s, _)| s.as_str()).collect();
@@ -525,19 +535,13 @@ pub async fn rejection<H: Harness>(h: &H) {
 
     parties.inboxes[1].reject_with(None);
     let packet = tagged(names[0], names[1], 1);
-    let result = guard(
+    let send = parties.transports[0].send(names[1], packet.clone());
+    expect_sent(CASE, "send after the inbox accepts again", send).await;
+    parties.expect_only(
         CASE,
-        "send",
-        parties.transports[0].send(names[1], packet.clone()),
-    )
-    .await;
-    if let Err(err) = result {
-        panic!("compliance case {CASE}: send after the inbox accepts again failed: {err}");
-    }
-    assert_eq!(
-        parties.inboxes[1].received(),
-        vec![(names[0].to_owned(), packet)],
-        "compliance case {CASE}: the accepted packet was not recorded once"
+        names,
+        packet,
+        "the accepted packet was not recorded once",
     );
     parties.shutdown(CASE).await;
 }
@@ -594,18 +598,9 @@ pub async fn large_packets<H: Harness>(h: &H) {
         .map(|(&size, seed)| pseudo_random(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), size))
         .collect();
     for packet in &sent {
-        let result = guard(
-            CASE,
-            "send of a large packet",
-            parties.transports[0].send(names[1], packet.clone()),
-        )
-        .await;
-        if let Err(err) = result {
-            panic!(
-                "compliance case {CASE}: send of {} bytes failed: {err}",
-                packet.len()
-            );
-        }
+        let what = format!("send of {} bytes", packet.len());
+        let send = parties.transports[0].send(names[1], packet.clone());
+        expect_sent(CASE, &what, send).await;
     }
     let received = parties.inboxes[1].received();
     assert_eq!(
@@ -720,20 +715,10 @@ pub async fn empty_packet<H: Harness>(h: &H) {
     const CASE: &str = "empty_packet";
     let names = ["alice", "bob"];
     let parties = Parties::start(CASE, h, &names).await;
-    let result = guard(
-        CASE,
-        "send",
-        parties.transports[0].send(names[1], Bytes::new()),
-    )
-    .await;
-    if let Err(err) = result {
-        panic!("compliance case {CASE}: send of an empty packet failed: {err}");
-    }
-    assert_eq!(
-        parties.inboxes[1].received(),
-        vec![(names[0].to_owned(), Bytes::new())],
-        "compliance case {CASE}: the empty packet did not arrive once, empty"
-    );
+    let send = parties.transports[0].send(names[1], Bytes::new());
+    expect_sent(CASE, "send of an empty packet", send).await;
+    let what = "the empty packet did not arrive once, empty";
+    parties.expect_only(CASE, names, Bytes::new(), what);
     parties.shutdown(CASE).await;
 }
 
@@ -758,15 +743,8 @@ pub async fn packet_in_parts<H: Harness>(h: &H) {
         vec![],
     ];
     for parts in &cases {
-        let result = guard(
-            CASE,
-            "send_parts",
-            parties.transports[0].send_parts(names[1], parts.clone()),
-        )
-        .await;
-        if let Err(err) = result {
-            panic!("compliance case {CASE}: send_parts failed: {err}");
-        }
+        let send = parties.transports[0].send_parts(names[1], parts.clone());
+        expect_sent(CASE, "send_parts", send).await;
     }
     let got = parties.inboxes[1].received_from(names[0]);
     let want: Vec<Bytes> = cases.into_iter().map(crate::join).collect();

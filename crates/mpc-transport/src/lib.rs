@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -24,8 +25,10 @@ use bytes::Bytes;
 #[cfg(feature = "compliance")]
 pub mod compliance;
 mod memory;
+mod names;
 
 pub use memory::{BindError, MemoryNetwork, MemoryTransport};
+pub use names::{check_peer_names, PeerNameError};
 
 /// Receives the packets a transport accepted from known peers.
 ///
@@ -209,6 +212,12 @@ pub trait Transport: Send + Sync + 'static {
         let _ = reason;
         async {}
     }
+
+    /// The local address peers reach this party at, for transports that
+    /// listen on one (the HTTP server's socket). Default: `None`.
+    fn local_addr(&self) -> Option<SocketAddr> {
+        None
+    }
 }
 
 /// Joins packet parts into one buffer (no copy for a single part).
@@ -245,6 +254,8 @@ pub trait DynTransport: Send + Sync + 'static {
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()>;
     /// See [`Transport::announce_departure`].
     fn announce_departure_boxed<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, ()>;
+    /// See [`Transport::local_addr`].
+    fn local_addr_dyn(&self) -> Option<SocketAddr>;
 }
 
 impl<T: Transport> DynTransport for T {
@@ -267,6 +278,9 @@ impl<T: Transport> DynTransport for T {
     }
     fn announce_departure_boxed<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(Transport::announce_departure(self, reason))
+    }
+    fn local_addr_dyn(&self) -> Option<SocketAddr> {
+        Transport::local_addr(self)
     }
 }
 

@@ -5,12 +5,10 @@ use std::collections::BTreeSet;
 
 use rustls_pki_types::{CertificateDer, UnixTime};
 
-use super::verify::{BuildError, PeerVerifier, Presenter};
+use super::label::{describe, python_identity};
+use super::policy::{BuildError, PeerVerifier, Presenter};
 use super::x509::Certificate;
-use super::{
-    check_ca_bundle, check_ca_certificate, check_certificate, describe, provider, python_identity,
-    TlsError,
-};
+use super::{check_ca_bundle, check_ca_certificate, check_certificate, provider, TlsError};
 use crate::logsafe::escape;
 
 /// Whether `text` could forge or disguise a log line.

@@ -35,14 +35,19 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod label;
+mod policy;
 mod verify;
 mod x509;
 
 #[cfg(test)]
 mod tests;
 
-use crate::logsafe::escape;
-use verify::{BuildError, ClientAuth, PeerVerifier, ServerAuth};
+#[cfg(test)]
+pub(crate) use label::python_identity;
+use label::{describe, subject_label};
+use policy::{BuildError, PeerVerifier};
+use verify::{ClientAuth, ServerAuth};
 use x509::Certificate;
 
 /// The ALPN protocol both sides offer: the exchange is HTTP/1.1 only.
@@ -206,36 +211,6 @@ impl fmt::Debug for TlsConfig {
                     .collect::<Vec<_>>(),
             )
             .finish()
-    }
-}
-
-/// "CN=<subject CN> (<issuer CN>:<serial>)" for Debug output, error
-/// messages and logs. The names come from the certificate, which may come
-/// from the network: they are escaped ([`escape`]), so the text never holds
-/// a control character.
-fn describe(der: &[u8]) -> String {
-    match Certificate::parse(der) {
-        Ok(cert) => format!(
-            "CN={} ({}:{})",
-            escape(&cert.subject_common_name().unwrap_or_else(|| "?".to_owned())),
-            escape(&cert.issuer_common_name().unwrap_or_else(|| "?".to_owned())),
-            cert.serial_decimal()
-        ),
-        Err(_) => "<unparsable certificate>".to_owned(),
-    }
-}
-
-/// The subject of a certificate for error messages: `CN=<name>` per common
-/// name (escaped), or `no CN`.
-fn subject_label(cert: &Certificate<'_>) -> String {
-    match cert.subject_common_names() {
-        Ok(names) if !names.is_empty() => names
-            .iter()
-            .map(|cn| format!("CN={}", escape(cn)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Ok(_) => "no CN".to_owned(),
-        Err(_) => "unreadable subject".to_owned(),
     }
 }
 
@@ -551,16 +526,4 @@ impl TlsSetup {
     pub(crate) fn identify(&self, end_entity: &CertificateDer<'_>) -> Option<String> {
         self.verifier.identify(end_entity)
     }
-}
-
-/// `"<issuer CN>:<serial as decimal>"` of a DER certificate: the Python
-/// package's party identity (for logs). `None` if unparsable or the issuer
-/// has no CN.
-pub(crate) fn python_identity(cert: &[u8]) -> Option<String> {
-    let cert = Certificate::parse(cert).ok()?;
-    Some(format!(
-        "{}:{}",
-        cert.issuer_common_name()?,
-        cert.serial_decimal()
-    ))
 }

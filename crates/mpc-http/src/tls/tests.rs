@@ -11,7 +11,8 @@ use rcgen::{
 use rustls::{CertificateError, ClientConnection, Connection, ServerConnection};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use super::verify::{PeerVerifier, Presenter, ServerAuth};
+use super::policy::{PeerVerifier, Presenter};
+use super::verify::{ClientAuth, ServerAuth};
 use super::x509::Certificate;
 use super::*;
 
@@ -584,31 +585,6 @@ fn tno_certificates_pinned_handshake_both_ways() {
     assert_eq!(s0.identify(&run.server_saw()).as_deref(), Some("party_1"));
 }
 
-#[test]
-fn tno_v1_certificate_refused_on_common_name_alone() {
-    // Client side: party_0 connects to party_1 without a pin for it.
-    let p0 = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT);
-    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT)
-        .peer_certificate_pem("party_0", tno::PARTY_0_CRT)
-        .expect("pin");
-    let s0 = setup(&p0, &["party_1"]);
-    let s1 = setup(&p1, &["party_0"]);
-    let err = handshake(&s1, &s0, "party_1").refused_by_client();
-    assert!(message(&err).contains("X.509 v1"), "{err}");
-    assert_eq!(s0.identify(&der_of(tno::PARTY_1_CRT)), None);
-
-    // Server side: party_0 (pinning party_1) connects to party_1, which has
-    // no pin for party_0.
-    let p0 = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT)
-        .peer_certificate_pem("party_1", tno::PARTY_1_CRT)
-        .expect("pin");
-    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT);
-    let s0 = setup(&p0, &["party_1"]);
-    let s1 = setup(&p1, &["party_0"]);
-    let err = handshake(&s1, &s0, "party_1").refused_by_server();
-    assert!(message(&err).contains("X.509 v1"), "{err}");
-}
-
 // ---------------------------------------------------------------------------
 // Legacy path with hand-made v1 certificates (ECDSA), for what the fixed
 // Python set cannot show.
@@ -662,249 +638,289 @@ fn legacy_path_ecdsa_v1_pinned() {
     assert_eq!(b.identify(&run.server_saw()).as_deref(), Some("alice"));
 }
 
-#[test]
-fn legacy_path_refuses_expired_and_not_yet_valid() {
-    let (ca, alice, bob) = v1_world(("000101000000Z", "010101000000Z"));
-    let (a, b) = pinned_pair(&ca, &alice, &bob);
-    let err = handshake(&b, &a, "bob").refused_by_server();
-    assert!(
-        is_cert_error(
-            &err,
-            &CertificateError::ExpiredContext {
-                time: UnixTime::now(),
-                not_after: UnixTime::now()
-            }
-        ),
-        "{err:?}"
-    );
+/// How a handshake must fail: which side refuses, and what its error is.
+#[derive(Debug)]
+enum Refusal {
+    /// The server refuses; its error message contains this.
+    Server(&'static str),
+    /// The client refuses; its error message contains this.
+    Client(&'static str),
+    /// The server refuses with this kind of certificate error (the times in
+    /// it do not matter).
+    ServerCert(CertificateError),
+}
 
-    let (ca, alice, bob) = v1_world(("490101000000Z", "491231235959Z"));
-    let (a, b) = pinned_pair(&ca, &alice, &bob);
-    let err = handshake(&b, &a, "bob").refused_by_server();
-    assert!(
-        is_cert_error(
-            &err,
-            &CertificateError::NotValidYetContext {
-                time: UnixTime::now(),
-                not_before: UnixTime::now()
+impl Refusal {
+    fn check(&self, case: &str, run: Run) {
+        let (err, ok) = match self {
+            Refusal::Server(text) => {
+                let err = run.refused_by_server();
+                let ok = message(&err).contains(text);
+                (err, ok)
             }
-        ),
-        "{err:?}"
-    );
+            Refusal::Client(text) => {
+                let err = run.refused_by_client();
+                let ok = message(&err).contains(text);
+                (err, ok)
+            }
+            Refusal::ServerCert(kind) => {
+                let err = run.refused_by_server();
+                let ok = is_cert_error(&err, kind);
+                (err, ok)
+            }
+        };
+        assert!(ok, "{case}: expected {self:?}, got {err:?}");
+    }
+}
+
+/// A party of the Python package's test set: its key, certificate and CA
+/// bundle, the certificates it pins, and its peers.
+fn tno_setup(
+    key: &[u8],
+    cert: &[u8],
+    ca: &[u8],
+    pins: &[(&str, &[u8])],
+    peers: &[&str],
+) -> TlsSetup {
+    let mut config = TlsConfig::from_pem(key, cert, ca).expect("config");
+    for (peer, pem) in pins {
+        config = config.peer_certificate_pem(*peer, pem).expect("pin");
+    }
+    setup(&config, peers)
 }
 
 #[test]
-fn legacy_path_refuses_wrong_signer_with_same_issuer_name() {
-    let (ca, _alice, bob) = v1_world(("200101000000Z", "491231235959Z"));
-    let rogue_key = KeyPair::generate().expect("key");
-    let mallory = make_v1(
-        &rogue_key,
-        "v1 CA",
-        "alice",
-        2,
-        ("200101000000Z", "491231235959Z"),
-    );
-    // Even pinned (a misconfiguration), the chain check refuses it.
-    let a = mallory
-        .config(&ca.pem)
-        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
-        .expect("pin");
-    let b = bob
-        .config(&ca.pem)
-        .peer_certificate_pem("alice", mallory.cert_pem.as_bytes())
-        .expect("pin");
-    let err = handshake(&setup(&b, &["alice"]), &setup(&a, &["bob"]), "bob").refused_by_server();
-    assert!(
-        message(&err).contains("not signed by the configured CA"),
-        "{err}"
-    );
-}
+fn legacy_certificates_are_refused_unless_pinned_valid_and_signed() {
+    use tno::*;
+    const VALID: (&str, &str) = ("200101000000Z", "491231235959Z");
+    let any_time = UnixTime::since_unix_epoch(std::time::Duration::ZERO);
+    let p0 = |pins: &[(&str, &[u8])]| {
+        tno_setup(PARTY_0_KEY, PARTY_0_CRT, CA_COMBINED, pins, &["party_1"])
+    };
+    let p1 = |pins: &[(&str, &[u8])]| {
+        tno_setup(PARTY_1_KEY, PARTY_1_CRT, CA_COMBINED, pins, &["party_0"])
+    };
+    // party_untrusted: CN party_0, issuer name "ca-intermediate" (same as the
+    // trusted intermediate), serial 2 (same Python identity as party_0), but
+    // signed by another intermediate under another root.
+    let untrusted = |ca: &[u8]| {
+        tno_setup(
+            UNTRUSTED_KEY,
+            UNTRUSTED_CRT,
+            ca,
+            &[("party_1", PARTY_1_CRT)],
+            &["party_1"],
+        )
+    };
+    // Hand-made v1 certificates (ECDSA) for what the Python set cannot show.
+    // `pinned_pair` gives (alice, bob); alice connects to bob.
+    let v1_pair = |alice_validity| {
+        let (ca, alice, bob) = v1_world(alice_validity);
+        pinned_pair(&ca, &alice, &bob)
+    };
+    let v1_stranger = |issuer_cn: &str| {
+        // Even pinned (a misconfiguration), the chain check refuses it.
+        let (ca, _alice, bob) = v1_world(VALID);
+        let key = KeyPair::generate().expect("key");
+        pinned_pair(&ca, &make_v1(&key, issuer_cn, "alice", 2, VALID), &bob)
+    };
 
-#[test]
-fn legacy_path_refuses_unknown_issuer_name() {
-    let (ca, _alice, bob) = v1_world(("200101000000Z", "491231235959Z"));
-    let other_key = KeyPair::generate().expect("key");
-    let stray = make_v1(
-        &other_key,
-        "Other CA",
-        "alice",
-        2,
-        ("200101000000Z", "491231235959Z"),
-    );
-    let a = stray
-        .config(&ca.pem)
-        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
-        .expect("pin");
-    let b = bob
-        .config(&ca.pem)
-        .peer_certificate_pem("alice", stray.cert_pem.as_bytes())
-        .expect("pin");
-    let err = handshake(&setup(&b, &["alice"]), &setup(&a, &["bob"]), "bob").refused_by_server();
-    assert!(
-        message(&err).contains("no certificate in the configured CA bundle has"),
-        "{err}"
-    );
+    // (case, server, client, the name the client knows the server by, refusal)
+    let cases: Vec<(&str, TlsSetup, TlsSetup, &str, Refusal)> = vec![
+        (
+            "a v1 server certificate is not accepted on its CN alone",
+            p1(&[("party_0", PARTY_0_CRT)]),
+            p0(&[]),
+            "party_1",
+            Refusal::Client("X.509 v1"),
+        ),
+        (
+            "a v1 client certificate is not accepted on its CN alone",
+            p1(&[]),
+            p0(&[("party_1", PARTY_1_CRT)]),
+            "party_1",
+            Refusal::Server("X.509 v1"),
+        ),
+        {
+            let (alice, bob) = v1_pair(("000101000000Z", "010101000000Z"));
+            let expired = CertificateError::ExpiredContext {
+                time: any_time,
+                not_after: any_time,
+            };
+            (
+                "an expired v1 client",
+                bob,
+                alice,
+                "bob",
+                Refusal::ServerCert(expired),
+            )
+        },
+        {
+            let (alice, bob) = v1_pair(("490101000000Z", "491231235959Z"));
+            let not_yet = CertificateError::NotValidYetContext {
+                time: any_time,
+                not_before: any_time,
+            };
+            (
+                "a v1 client not valid yet",
+                bob,
+                alice,
+                "bob",
+                Refusal::ServerCert(not_yet),
+            )
+        },
+        {
+            let (alice, bob) = v1_stranger("v1 CA");
+            let refusal = Refusal::Server("not signed by the configured CA");
+            (
+                "a v1 client signed by another key with the CA's name",
+                bob,
+                alice,
+                "bob",
+                refusal,
+            )
+        },
+        {
+            let (alice, bob) = v1_stranger("Other CA");
+            let refusal = Refusal::Server("no certificate in the configured CA bundle has");
+            (
+                "a v1 client of an unknown issuer",
+                bob,
+                alice,
+                "bob",
+                refusal,
+            )
+        },
+        (
+            "the untrusted set's client",
+            p1(&[("party_0", PARTY_0_CRT)]),
+            untrusted(CA_COMBINED),
+            "party_1",
+            Refusal::Server("not signed by the configured CA"),
+        ),
+        (
+            // Pinning the untrusted certificate itself does not make it
+            // trusted: the legacy path's signature check refuses it.
+            "the untrusted set's client, pinned",
+            p1(&[("party_0", UNTRUSTED_CRT)]),
+            untrusted(CA_COMBINED),
+            "party_1",
+            Refusal::Server("not signed by the configured CA"),
+        ),
+        (
+            "a party that trusts only the untrusted root, as the client",
+            p1(&[("party_0", UNTRUSTED_CRT)]),
+            untrusted(CA_UNTRUSTED),
+            "party_1",
+            Refusal::Client("not signed by the configured CA"),
+        ),
+    ];
+    for (case, server, client, server_name, refusal) in cases {
+        refusal.check(case, handshake(&server, &client, server_name));
+    }
+    assert_eq!(p0(&[]).identify(&der_of(PARTY_1_CRT)), None);
 }
 
 // ---------------------------------------------------------------------------
 // 3. Failures.
 
 #[test]
-fn client_from_another_rcgen_ca_is_refused() {
+fn v3_certificates_are_refused_for_the_right_reason() {
     let ca = make_ca("Test CA");
-    let other = make_ca("Other CA");
-    let alice = make_party(&other, "alice", V3);
+    let trusting = |party: &Party, peers: &[&str]| setup(&party.config(&ca.pem), peers);
+    let pinning = |party: &Party, peer: &str, pinned: &Party, peers: &[&str]| {
+        let config = party
+            .config(&ca.pem)
+            .peer_certificate_pem(peer, pinned.cert_pem.as_bytes())
+            .expect("pin");
+        setup(&config, peers)
+    };
+    let alice = make_party(&ca, "alice", V3);
     let bob = make_party(&ca, "bob", V3);
     // Alice trusts bob's CA (so she accepts bob), but her own certificate is
     // from a CA bob does not trust.
-    let a = setup(&alice.config(&ca.pem), &["bob"]);
-    let b = setup(&bob.config(&ca.pem), &["alice"]);
-    let err = handshake(&b, &a, "bob").refused_by_server();
-    assert!(
-        message(&err).contains("does not verify against the configured CA bundle: UnknownIssuer"),
-        "{err}"
-    );
-    // And the other way round: the server's certificate is from a foreign CA.
-    let err = handshake(&a, &b, "alice").refused_by_client();
-    assert!(
-        message(&err).contains("does not verify against the configured CA bundle: UnknownIssuer"),
-        "{err}"
-    );
-}
+    let foreign_alice = make_party(&make_ca("Other CA"), "alice", V3);
+    let mallory = make_party(&make_ca("Test CA"), "alice", V3);
+    let expired = PartyOptions {
+        expired: true,
+        ..V3
+    };
+    let old_alice = make_party(&ca, "alice", expired);
+    let any_time = UnixTime::since_unix_epoch(std::time::Duration::ZERO);
+    let unknown_issuer = "does not verify against the configured CA bundle: UnknownIssuer";
 
-#[test]
-fn client_from_rogue_ca_with_same_name_is_refused() {
-    let ca = make_ca("Test CA");
-    let rogue = make_ca("Test CA");
-    let mallory = make_party(&rogue, "alice", V3);
-    let bob = make_party(&ca, "bob", V3);
-    let m = setup(&mallory.config(&ca.pem), &["bob"]);
-    let b = setup(&bob.config(&ca.pem), &["alice"]);
-    let err = handshake(&b, &m, "bob").refused_by_server();
-    assert!(
-        message(&err).contains("does not verify against the configured CA bundle"),
-        "{err:?}"
-    );
-}
-
-#[test]
-fn untrusted_tno_set_is_refused() {
-    // party_untrusted: CN party_0, issuer name "ca-intermediate" (same as the
-    // trusted intermediate), serial 2 (same Python identity as party_0), but
-    // signed by another intermediate under another root.
-    let untrusted = TlsConfig::from_pem(tno::UNTRUSTED_KEY, tno::UNTRUSTED_CRT, tno::CA_COMBINED)
-        .expect("config")
-        .peer_certificate_pem("party_1", tno::PARTY_1_CRT)
-        .expect("pin");
-    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT)
-        .peer_certificate_pem("party_0", tno::PARTY_0_CRT)
-        .expect("pin");
-    let su = setup(&untrusted, &["party_1"]);
-    let s1 = setup(&p1, &["party_0"]);
-    let err = handshake(&s1, &su, "party_1").refused_by_server();
-    assert!(
-        message(&err).contains("not signed by the configured CA"),
-        "{err}"
-    );
-
-    // Pinning the untrusted certificate itself does not make it trusted:
-    // the legacy path's signature check refuses it.
-    let p1 = tno_config(tno::PARTY_1_KEY, tno::PARTY_1_CRT)
-        .peer_certificate_pem("party_0", tno::UNTRUSTED_CRT)
-        .expect("pin");
-    let s1 = setup(&p1, &["party_0"]);
-    let err = handshake(&s1, &su, "party_1").refused_by_server();
-    assert!(
-        message(&err).contains("not signed by the configured CA"),
-        "{err}"
-    );
-
-    // A party that trusts only the untrusted root refuses the real party_1.
-    let u_only = TlsConfig::from_pem(tno::UNTRUSTED_KEY, tno::UNTRUSTED_CRT, tno::CA_UNTRUSTED)
-        .expect("config")
-        .peer_certificate_pem("party_1", tno::PARTY_1_CRT)
-        .expect("pin");
-    let err = handshake(&s1, &setup(&u_only, &["party_1"]), "party_1").refused_by_client();
-    assert!(
-        message(&err).contains("not signed by the configured CA"),
-        "{err}"
-    );
-}
-
-#[test]
-fn pinned_certificate_mismatch_is_refused() {
-    let ca = make_ca("Test CA");
-    let alice = make_party(&ca, "alice", V3);
-    let bob = make_party(&ca, "bob", V3);
-    let bob_again = make_party(&ca, "bob", V3);
-    let carol = make_party(&ca, "carol", V3);
-
-    let a_config = alice
-        .config(&ca.pem)
-        .peer_certificate_pem("bob", bob.cert_pem.as_bytes())
-        .expect("pin");
-    let a = setup(&a_config, &["bob", "carol"]);
-
-    // The server alice knows as bob presents carol's (valid) certificate.
-    let fake_bob = setup(&carol.config(&ca.pem), &["alice"]);
-    let err = handshake(&fake_bob, &a, "bob").refused_by_client();
-    assert!(message(&err).contains("\"carol\""), "{err}");
-
-    // ... or another valid certificate with CN bob that is not the pinned one.
-    let other_bob = setup(&bob_again.config(&ca.pem), &["alice"]);
-    let err = handshake(&other_bob, &a, "bob").refused_by_client();
-    assert!(message(&err).contains("pinned"), "{err}");
-
-    // Server side: bob pins alice; a different alice certificate is refused.
-    let alice_again = make_party(&ca, "alice", V3);
-    let b_config = bob
-        .config(&ca.pem)
-        .peer_certificate_pem("alice", alice.cert_pem.as_bytes())
-        .expect("pin");
-    let b = setup(&b_config, &["alice"]);
-    let a2 = setup(&alice_again.config(&ca.pem), &["bob"]);
-    let err = handshake(&b, &a2, "bob").refused_by_server();
-    assert!(message(&err).contains("pinned"), "{err}");
-}
-
-#[test]
-fn expired_rcgen_certificate_is_refused() {
-    let ca = make_ca("Test CA");
-    let alice = make_party(
-        &ca,
-        "alice",
-        PartyOptions {
-            expired: true,
-            ..V3
-        },
-    );
-    let bob = make_party(&ca, "bob", V3);
-    let a = setup(&alice.config(&ca.pem), &["bob"]);
-    let b = setup(&bob.config(&ca.pem), &["alice"]);
-    let err = handshake(&b, &a, "bob").refused_by_server();
-    assert!(
-        is_cert_error(
-            &err,
-            &CertificateError::ExpiredContext {
-                time: UnixTime::now(),
-                not_after: UnixTime::now()
-            }
+    // (case, server, client, the name the client knows the server by, refusal)
+    let cases: Vec<(&str, TlsSetup, TlsSetup, &str, Refusal)> = vec![
+        (
+            "a client from a CA the server does not trust",
+            trusting(&bob, &["alice"]),
+            trusting(&foreign_alice, &["bob"]),
+            "bob",
+            Refusal::Server(unknown_issuer),
         ),
-        "{err:?}"
-    );
-    let err = handshake(&a, &b, "alice").refused_by_client();
-    assert!(message(&err).contains("expired"), "{err}");
-}
-
-#[test]
-fn client_certificate_of_no_configured_peer_is_refused() {
-    let ca = make_ca("Test CA");
-    let dave = make_party(&ca, "dave", V3);
-    let bob = make_party(&ca, "bob", V3);
-    let d = setup(&dave.config(&ca.pem), &["bob"]);
-    let b = setup(&bob.config(&ca.pem), &["alice", "carol"]);
-    let err = handshake(&b, &d, "bob").refused_by_server();
-    assert!(message(&err).contains("\"dave\""), "{err}");
+        (
+            "a server from a CA the client does not trust",
+            trusting(&foreign_alice, &["bob"]),
+            trusting(&bob, &["alice"]),
+            "alice",
+            Refusal::Client(unknown_issuer),
+        ),
+        (
+            "a client from a rogue CA with the trusted CA's name",
+            trusting(&bob, &["alice"]),
+            trusting(&mallory, &["bob"]),
+            "bob",
+            Refusal::Server("does not verify against the configured CA bundle"),
+        ),
+        (
+            "the server the client knows as bob presents carol's certificate",
+            trusting(&make_party(&ca, "carol", V3), &["alice"]),
+            pinning(&alice, "bob", &bob, &["bob", "carol"]),
+            "bob",
+            Refusal::Client("\"carol\""),
+        ),
+        (
+            "the server presents another certificate with CN bob than the pinned one",
+            trusting(&make_party(&ca, "bob", V3), &["alice"]),
+            pinning(&alice, "bob", &bob, &["bob", "carol"]),
+            "bob",
+            Refusal::Client("pinned"),
+        ),
+        (
+            "a client presents another certificate with CN alice than the pinned one",
+            pinning(&bob, "alice", &alice, &["alice"]),
+            trusting(&make_party(&ca, "alice", V3), &["bob"]),
+            "bob",
+            Refusal::Server("pinned"),
+        ),
+        (
+            "an expired client",
+            trusting(&bob, &["alice"]),
+            trusting(&old_alice, &["bob"]),
+            "bob",
+            Refusal::ServerCert(CertificateError::ExpiredContext {
+                time: any_time,
+                not_after: any_time,
+            }),
+        ),
+        (
+            "an expired server",
+            trusting(&old_alice, &["bob"]),
+            trusting(&bob, &["alice"]),
+            "alice",
+            Refusal::Client("expired"),
+        ),
+        (
+            "a client that is no configured peer",
+            trusting(&bob, &["alice", "carol"]),
+            trusting(&make_party(&ca, "dave", V3), &["bob"]),
+            "bob",
+            Refusal::Server("\"dave\""),
+        ),
+    ];
+    for (case, server, client, server_name, refusal) in cases {
+        refusal.check(case, handshake(&server, &client, server_name));
+    }
 }
 
 #[test]
@@ -1029,9 +1045,9 @@ fn debug_output_has_no_key_material() {
 fn root_hints_are_the_bundle_subjects() {
     let config = tno_config(tno::PARTY_0_KEY, tno::PARTY_0_CRT);
     let s = setup(&config, &["party_1"]);
-    let hints = rustls::server::danger::ClientCertVerifier::root_hint_subjects(
-        &super::verify::ClientAuth::new(s.verifier.clone()),
-    )
+    let hints = rustls::server::danger::ClientCertVerifier::root_hint_subjects(&ClientAuth::new(
+        s.verifier.clone(),
+    ))
     .to_vec();
     assert_eq!(hints.len(), 2);
     let root = CertificateDer::pem_slice_iter(tno::CA_COMBINED)
