@@ -44,9 +44,7 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
         return Ok(());
     }
     let root = shell::root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = shell::target_dir(&root);
     let venv = target.join("interop-venv");
     let python = ensure_venv(&root, &venv)?;
 

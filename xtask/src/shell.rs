@@ -13,6 +13,13 @@ pub(crate) fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The target directory (`CARGO_TARGET_DIR`, or target/ in `root`).
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
 /// Runs `cmd` to the end; an error saying `what` failed unless it succeeds.
 pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<()> {
     let status = cmd.status().with_context(|| format!("{what}: {cmd:?}"))?;

@@ -465,13 +465,22 @@ fn certs_writes_files_and_refuses_to_overwrite() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs `mpc` with `args` and then `extra`, checks that it fails saying
+/// `says` on standard error, and returns its standard output.
+fn refused(args: &[&str], extra: &[&str], says: &str) -> String {
+    let all: Vec<&str> = args.iter().chain(extra).copied().collect();
+    let (status, stdout, stderr) = run(&all, b"");
+    assert!(!status.success(), "{extra:?} succeeded: {stdout}");
+    assert!(
+        stderr.contains(says),
+        "{extra:?}: expected {says:?} in {stderr}"
+    );
+    stdout
+}
+
 #[test]
 fn bad_arguments_are_refused_clearly() {
-    let echo = |extra: &[&str]| {
-        let mut args = vec!["echo", "--name", "alice", "--listen", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
-        run(&args, b"")
-    };
+    let echo = ["echo", "--name", "alice", "--listen", "127.0.0.1:0"];
     for (extra, says) in [
         (&["--peer", "bob"][..], "expected NAME=HOST:PORT"),
         (&["--peer", "bob=127.0.0.1"], "has no port"),
@@ -535,28 +544,19 @@ fn bad_arguments_are_refused_clearly() {
             "loading TLS files",
         ),
     ] {
-        let (status, stdout, stderr) = echo(extra);
-        assert!(!status.success(), "{extra:?} succeeded: {stdout}");
-        assert!(
-            stderr.contains(says),
-            "{extra:?}: expected {says:?} in {stderr}"
-        );
+        let stdout = refused(&echo, extra, says);
         assert!(!stdout.contains("ready"), "{extra:?}: {stdout}");
     }
 
-    let bench = |extra: &[&str]| {
-        let mut args = vec![
-            "bench",
-            "--name",
-            "bob",
-            "--listen",
-            "127.0.0.1:0",
-            "--peer",
-            "alice=127.0.0.1:1",
-        ];
-        args.extend_from_slice(extra);
-        run(&args, b"")
-    };
+    let bench = [
+        "bench",
+        "--name",
+        "bob",
+        "--listen",
+        "127.0.0.1:0",
+        "--peer",
+        "alice=127.0.0.1:1",
+    ];
     for (extra, says) in [
         (&["--count", "1"][..], "--size"),
         (&["--size", "10"], "--count"),
@@ -576,12 +576,7 @@ fn bad_arguments_are_refused_clearly() {
             "--peer",
         ),
     ] {
-        let (status, stdout, stderr) = bench(extra);
-        assert!(!status.success(), "{extra:?} succeeded: {stdout}");
-        assert!(
-            stderr.contains(says),
-            "{extra:?}: expected {says:?} in {stderr}"
-        );
+        let stdout = refused(&bench, extra, says);
         assert!(stdout.is_empty(), "{extra:?}: {stdout}");
     }
 }

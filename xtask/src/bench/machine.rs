@@ -10,14 +10,11 @@ use crate::shell;
 
 /// The machine a run was made on.
 pub(super) struct Machine {
-    pub(super) commit: String,
-    pub(super) cpu: String,
+    /// Cores available to this program.
     pub(super) cores: usize,
-    pub(super) memory: String,
-    pub(super) kernel: String,
-    pub(super) rustc: String,
-    pub(super) python: String,
-    pub(super) date: String,
+    /// The rows of the page's machine table, in order: CPU, cores, memory,
+    /// kernel, Rust, Python side, date, commit.
+    pub(super) facts: Vec<(&'static str, String)>,
 }
 
 fn command_line(cmd: &mut Command) -> Option<String> {
@@ -91,15 +88,19 @@ impl Machine {
                 }
             },
         );
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         Machine {
-            commit,
-            cpu,
-            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
-            memory,
-            kernel,
-            rustc,
-            python,
-            date,
+            cores,
+            facts: vec![
+                ("CPU", cpu),
+                ("cores (nproc)", cores.to_string()),
+                ("memory", memory),
+                ("kernel", format!("Linux {kernel}")),
+                ("Rust", format!("{rustc} (release profile)")),
+                ("Python side", python),
+                ("date", date),
+                ("commit", commit),
+            ],
         }
     }
 }

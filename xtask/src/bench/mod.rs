@@ -12,12 +12,14 @@
 //! program, waited for with a deadline, and killed when it is not needed
 //! any more (also on error).
 //!
-//! The modules, by concern: `process` (a child process with deadlines),
+//! This file holds the options and the run, a method a step
+//! ([`Measuring`]). The modules, by concern: `plan` (payload sizes,
+//! messages per run), `process` (a child process with deadlines),
 //! `programs` (starting each benchmark program and reading its result),
-//! `machine` (facts about the machine and what else ran on it),
-//! `results` (what a run measured), `targets` (the goals), `micro` (the
-//! criterion run), `plan` (options, sizes, messages per run), `format` (numbers), `tables` (Markdown tables), `chart`
-//! (the SVG charts) and `page` (docs/benchmarks.md, a function a section).
+//! `machine` (facts about the machine and what else ran on it), `results`
+//! (what a run measured), `targets` (the goals), `micro` (the criterion
+//! run), `format` (numbers), `tables` (Markdown tables), `chart` (the SVG
+//! charts) and `page` (docs/benchmarks.md, a function a section).
 
 mod chart;
 mod format;
@@ -31,28 +33,92 @@ mod results;
 mod tables;
 mod targets;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use mpc_measure::field;
 
 use crate::shell::{self, run};
 use format::size_label;
 use machine::{LoadWatch, Machine};
-use plan::{counts, parse_opts, Opts, MIB, SIZES};
+use plan::{counts, MIB, SIZES};
 use programs::{Bins, TlsFiles};
 use results::{AllToAll, Metric, Results, Sys};
+
+pub(crate) const USAGE: &str = "\
+usage: cargo xtask bench [--quick] [--no-python] [--no-micro] [--reps N]
+
+Builds release (mpc-cli, mpc-bench) and measures in one run: raw TCP
+(crates/mpc-bench raw-tcp), the Rust pool over HTTP and mutual TLS
+(mpc echo + mpc bench), the Python pair (tno.mpc.communication 5.0.4 in
+target/interop-venv), 64 messages in flight, all-to-all rounds among 2, 4
+and 8 parties, the peak RSS of a party echoing 256 MiB, and the codec
+micro-benchmarks (criterion). Writes docs/benchmarks.md and
+docs/bench/{latency,throughput}.svg. Logs: target/bench/logs.
+
+options:
+  --quick      a short smoke run (one repetition, fewer messages, 64 MiB for
+               the RSS case, short criterion runs); writes to
+               target/bench/quick/ instead of docs/
+  --no-python  leave out the Python pair (no venv needed)
+  --no-micro   leave out the criterion micro-benchmarks
+  --reps N     repetitions of each latency/throughput run (default 5; the
+               median is reported)
+
+The Python pair needs target/interop-venv (made by `cargo xtask interop`;
+made here the same way, without running the suite, if missing).
+";
+
+#[derive(Debug, Clone)]
+struct Opts {
+    quick: bool,
+    python: bool,
+    micro: bool,
+    reps: usize,
+}
+
+/// The options; `None` if only the help was asked for.
+fn parse_opts(args: impl IntoIterator<Item = String>) -> Result<Option<Opts>> {
+    let mut o = Opts {
+        quick: false,
+        python: true,
+        micro: true,
+        reps: 0,
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "--quick" => o.quick = true,
+            "--no-python" => o.python = false,
+            "--no-micro" => o.micro = false,
+            "--reps" => {
+                let n = it.next().context("--reps needs a number")?;
+                o.reps = n
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .with_context(|| format!("--reps {n:?}: a number from 1 to 100"))?;
+            }
+            other => bail!("unknown option {other:?}\n\n{USAGE}"),
+        }
+    }
+    if o.reps == 0 {
+        o.reps = if o.quick { 1 } else { 5 };
+    }
+    Ok(Some(o))
+}
 
 pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     let Some(opts) = parse_opts(args)? else {
         return Ok(());
     };
     let root = shell::root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = shell::target_dir(&root);
     let work = target.join("bench");
     let logs = work.join("logs");
     if logs.exists() {
@@ -74,53 +140,38 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
             .current_dir(&root),
         "building the release binaries",
     )?;
-    let bin = |name: &str| {
-        target
-            .join("release")
-            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-    };
     let python = if opts.python {
         Some(programs::ensure_python(&target)?)
     } else {
         None
     };
-    let bins = Bins {
-        mpc: bin("mpc"),
-        raw: bin("raw-tcp"),
-        all: bin("all-to-all"),
-        probe: bin("rss-probe"),
-        script: root.join("crates/mpc-bench/python/pybench.py"),
-        python,
-        time: Path::new("/usr/bin/time")
-            .is_file()
-            .then(|| PathBuf::from("/usr/bin/time")),
-        logs: logs.clone(),
-    };
+    let bins = Bins::new(&root, &target.join("release"), python, &logs);
     let certs = work.join("certs");
-    run(
-        Command::new(&bins.mpc)
-            .args(["certs", "--parties", "echo,bench", "--force", "--out"])
-            .arg(&certs)
-            .stdout(Stdio::null()),
-        "making the TLS certificates (mpc certs)",
-    )?;
+    bins.make_certs(&certs)?;
 
-    let mut load = LoadWatch::default();
-    let machine = Machine::probe(bins.python.as_deref());
+    let machine = Machine::probe(bins.python());
     let started = Instant::now();
-    let mut res = Results {
-        quick: opts.quick,
-        reps: opts.reps,
-        ..Results::default()
+    let mut m = Measuring {
+        bins: &bins,
+        tls: TlsFiles::new(&certs),
+        opts: &opts,
+        res: Results {
+            quick: opts.quick,
+            reps: opts.reps,
+            ..Results::default()
+        },
+        load: LoadWatch::default(),
     };
-    let tls = TlsFiles::new(&certs);
-    by_size(&bins, &tls, &opts, &mut res, &mut load)?;
-    in_flight(&bins, &tls, &opts, &mut res, &mut load)?;
-    if bins.python.is_some() {
-        python_pair(&bins, &opts, &mut res, &mut load)?;
+    m.by_size()?;
+    m.in_flight()?;
+    if bins.python().is_some() {
+        m.python_pair()?;
     }
-    all_to_all(&bins, &opts, &mut res, &mut load)?;
-    memory(&bins, &opts, &mut res, &mut load)?;
+    m.all_to_all()?;
+    m.memory()?;
+    let Measuring {
+        mut res, mut load, ..
+    } = m;
     load.sample();
     res.wall = started.elapsed();
 
@@ -140,7 +191,7 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
         plots.join("throughput.svg"),
         chart::by_size(&res, Metric::Throughput),
     )?;
-    let md = page::markdown(&res, &machine, &load, &opts);
+    let md = page::markdown(&res, &machine, &load);
     if let Some(dir) = page.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -152,119 +203,162 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     Ok(())
 }
 
-/// Latency and throughput against the payload size: raw, plain, TLS
-/// interleaved per size and repetition.
-fn by_size(
-    bins: &Bins,
-    tls: &TlsFiles,
-    opts: &Opts,
-    res: &mut Results,
-    load: &mut LoadWatch,
-) -> Result<()> {
-    for rep in 0..opts.reps {
-        for &size in &SIZES {
-            load.sample();
-            let (n_raw, n_rust, _) = counts(size, opts.quick);
-            eprintln!(
-                "bench: rep {}/{} size {}: raw, Rust plain, Rust TLS",
-                rep + 1,
-                opts.reps,
-                size_label(size)
-            );
-            res.add(Sys::Raw, bins.raw_pair(size, n_raw, 1)?);
-            res.add(Sys::Plain, bins.mpc_pair(size, n_rust, 1, None)?);
-            res.add(Sys::Tls, bins.mpc_pair(size, n_rust, 1, Some(tls))?);
+/// A run under way: the programs, the options, what was measured so far
+/// and the load seen; a method a step.
+struct Measuring<'a> {
+    bins: &'a Bins,
+    tls: TlsFiles,
+    opts: &'a Opts,
+    res: Results,
+    load: LoadWatch,
+}
+
+impl Measuring<'_> {
+    /// Latency and throughput against the payload size: raw, plain, TLS
+    /// interleaved per size and repetition.
+    fn by_size(&mut self) -> Result<()> {
+        for rep in 0..self.opts.reps {
+            for &size in &SIZES {
+                self.load.sample();
+                let (n_raw, n_rust, _) = counts(size, self.opts.quick);
+                eprintln!(
+                    "bench: rep {}/{} size {}: raw, Rust plain, Rust TLS",
+                    rep + 1,
+                    self.opts.reps,
+                    size_label(size)
+                );
+                self.rust_and_raw(size, (n_raw, n_rust), 1)?;
+            }
+            // the first message alone: connections (and TLS handshakes) + one round trip
+            self.res
+                .first_plain
+                .push(self.bins.mpc_pair(16, 1, 1, None)?.roundtrip_us);
+            self.res
+                .first_tls
+                .push(self.bins.mpc_pair(16, 1, 1, Some(&self.tls))?.roundtrip_us);
         }
-        // the first message alone: connections (and TLS handshakes) + one round trip
-        res.first_plain
-            .push(bins.mpc_pair(16, 1, 1, None)?.roundtrip_us);
-        res.first_tls
-            .push(bins.mpc_pair(16, 1, 1, Some(tls))?.roundtrip_us);
+        Ok(())
     }
-    Ok(())
-}
 
-/// 16 B messages, 64 in flight.
-fn in_flight(
-    bins: &Bins,
-    tls: &TlsFiles,
-    opts: &Opts,
-    res: &mut Results,
-    load: &mut LoadWatch,
-) -> Result<()> {
-    let inflight_reps = opts.reps.min(3);
-    for _ in 0..inflight_reps {
-        load.sample();
-        eprintln!("bench: 64 in flight");
-        let n = if opts.quick { 3_000 } else { 30_000 };
-        res.add(Sys::Raw, bins.raw_pair(16, n * 2, 64)?);
-        res.add(Sys::Plain, bins.mpc_pair(16, n, 64, None)?);
-        res.add(Sys::Tls, bins.mpc_pair(16, n, 64, Some(tls))?);
-    }
-    Ok(())
-}
-
-/// The Python pair: every size, then 64 in flight, in one pair of processes.
-fn python_pair(bins: &Bins, opts: &Opts, res: &mut Results, load: &mut LoadWatch) -> Result<()> {
-    load.sample();
-    eprintln!("bench: Python pair");
-    let mut runs = Vec::new();
-    for _ in 0..opts.reps.min(3) {
-        for &size in &SIZES {
-            runs.push((size, counts(size, opts.quick).2, 1));
+    /// 16 B messages, 64 in flight.
+    fn in_flight(&mut self) -> Result<()> {
+        let inflight_reps = self.opts.reps.min(3);
+        for _ in 0..inflight_reps {
+            self.load.sample();
+            eprintln!("bench: 64 in flight");
+            let n = if self.opts.quick { 3_000 } else { 30_000 };
+            self.rust_and_raw(16, (n * 2, n), 64)?;
         }
+        Ok(())
     }
-    runs.push((16, if opts.quick { 200 } else { 2_000 }, 64));
-    for m in bins.python_pair(&runs)? {
-        res.add(Sys::Python, m);
-    }
-    Ok(())
-}
 
-/// All-to-all growth (and, for 16 B, the same on the current-thread runtime).
-fn all_to_all(bins: &Bins, opts: &Opts, res: &mut Results, load: &mut LoadWatch) -> Result<()> {
-    for (size, rounds, current_thread) in [
-        (16u64, 200u64, false),
-        (64 << 10, 50, false),
-        (16, 200, true),
-    ] {
-        for parties in [2u64, 4, 8] {
-            load.sample();
-            eprintln!(
-                "bench: all-to-all, {parties} parties, {}{}",
-                size_label(size),
-                if current_thread {
-                    ", current-thread runtime"
-                } else {
-                    ""
-                }
-            );
-            let rounds = if opts.quick { rounds / 10 } else { rounds };
-            let line = bins.all_to_all(parties, size, rounds, current_thread)?;
-            res.all_to_all.push(AllToAll {
-                parties,
-                size,
-                current_thread,
-                rounds,
-                round_us: field(&line, "round_us").context("all-to-all: no round_us")?,
-                round_us_mean: field(&line, "round_us_mean").unwrap_or(f64::NAN),
-            });
+    /// One run each of raw TCP, the Rust pool over HTTP and over mutual TLS;
+    /// `counts`: the messages of the raw run and of the Rust runs.
+    fn rust_and_raw(
+        &mut self,
+        size: u64,
+        (n_raw, n_rust): (u64, u64),
+        inflight: u64,
+    ) -> Result<()> {
+        self.res
+            .add(Sys::Raw, self.bins.raw_pair(size, n_raw, inflight)?);
+        self.res.add(
+            Sys::Plain,
+            self.bins.mpc_pair(size, n_rust, inflight, None)?,
+        );
+        self.res.add(
+            Sys::Tls,
+            self.bins
+                .mpc_pair(size, n_rust, inflight, Some(&self.tls))?,
+        );
+        Ok(())
+    }
+
+    /// The Python pair: every size, then 64 in flight, in one pair of processes.
+    fn python_pair(&mut self) -> Result<()> {
+        self.load.sample();
+        eprintln!("bench: Python pair");
+        let mut runs = Vec::new();
+        for _ in 0..self.opts.reps.min(3) {
+            for &size in &SIZES {
+                runs.push((size, counts(size, self.opts.quick).2, 1));
+            }
         }
+        runs.push((16, if self.opts.quick { 200 } else { 2_000 }, 64));
+        for m in self.bins.python_pair(&runs)? {
+            self.res.add(Sys::Python, m);
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// All-to-all growth (and, for 16 B, the same on the current-thread runtime).
+    fn all_to_all(&mut self) -> Result<()> {
+        for (size, rounds, current_thread) in [
+            (16u64, 200u64, false),
+            (64 << 10, 50, false),
+            (16, 200, true),
+        ] {
+            for parties in [2u64, 4, 8] {
+                self.load.sample();
+                eprintln!(
+                    "bench: all-to-all, {parties} parties, {}{}",
+                    size_label(size),
+                    if current_thread {
+                        ", current-thread runtime"
+                    } else {
+                        ""
+                    }
+                );
+                let rounds = if self.opts.quick { rounds / 10 } else { rounds };
+                let line = self
+                    .bins
+                    .all_to_all(parties, size, rounds, current_thread)?;
+                self.res.all_to_all.push(AllToAll {
+                    parties,
+                    size,
+                    current_thread,
+                    rounds,
+                    round_us: field(&line, "round_us").context("all-to-all: no round_us")?,
+                    round_us_mean: field(&line, "round_us_mean").unwrap_or(f64::NAN),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Peak RSS with one big message.
+    fn memory(&mut self) -> Result<()> {
+        let big = if self.opts.quick { 64 * MIB } else { 256 * MIB };
+        self.res.rss_size = big;
+        self.load.sample();
+        eprintln!("bench: peak RSS, {}", size_label(big));
+        self.res.rss.push(self.bins.rss_raw(big)?);
+        self.res.rss.push(self.bins.rss_recv(big)?);
+        self.res.rss.push(self.bins.rss_mpc(big)?);
+        if self.bins.python().is_some() {
+            self.res.rss.push(self.bins.rss_python(big)?);
+        }
+        Ok(())
+    }
 }
 
-/// Peak RSS with one big message.
-fn memory(bins: &Bins, opts: &Opts, res: &mut Results, load: &mut LoadWatch) -> Result<()> {
-    let big = if opts.quick { 64 * MIB } else { 256 * MIB };
-    res.rss_size = big;
-    load.sample();
-    eprintln!("bench: peak RSS, {}", size_label(big));
-    res.rss.push(bins.rss_raw(big)?);
-    res.rss.push(bins.rss_recv(big)?);
-    res.rss.push(bins.rss_mpc(big)?);
-    if bins.python.is_some() {
-        res.rss.push(bins.rss_python(big)?);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options() {
+        let o = parse_opts(["--quick", "--no-python"].map(String::from))
+            .unwrap()
+            .unwrap();
+        assert!(o.quick && !o.python && o.micro);
+        assert_eq!(o.reps, 1);
+        let o = parse_opts(["--reps", "3"].map(String::from))
+            .unwrap()
+            .unwrap();
+        assert!(!o.quick && o.python && o.reps == 3);
+        assert!(parse_opts(["--reps", "0"].map(String::from)).is_err());
+        assert!(parse_opts(["--nope"].map(String::from)).is_err());
+        assert!(parse_opts(["--help"].map(String::from)).unwrap().is_none());
     }
-    Ok(())
 }

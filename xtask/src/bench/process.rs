@@ -60,13 +60,8 @@ impl Proc {
         let until = Instant::now() + timeout;
         loop {
             let left = until.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => {
-                    self.out.push(l.clone());
-                    if l.starts_with(prefix) {
-                        return Ok(l);
-                    }
-                }
+            let line = match self.lines.recv_timeout(left) {
+                Ok(line) => line,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     bail!("{}: no {prefix:?} line within {timeout:?}", self.name)
                 }
@@ -78,6 +73,10 @@ impl Proc {
                         self.name
                     )
                 }
+            };
+            self.out.push(line.clone());
+            if line.starts_with(prefix) {
+                return Ok(line);
             }
         }
     }

@@ -11,6 +11,7 @@ use mpc_measure::{field, Record};
 use super::plan::MIB;
 use super::process::{free_port, ready_port, vm_hwm_kb, Proc};
 use super::results::{Rss, RssParty};
+use crate::shell::run;
 
 /// The TLS options of the echo and the bench party.
 pub(super) struct TlsFiles {
@@ -40,14 +41,14 @@ impl TlsFiles {
 
 /// The programs (release builds) and where their logs go.
 pub(super) struct Bins {
-    pub(super) mpc: PathBuf,
-    pub(super) raw: PathBuf,
-    pub(super) all: PathBuf,
-    pub(super) probe: PathBuf,
-    pub(super) script: PathBuf,
-    pub(super) python: Option<PathBuf>,
-    pub(super) time: Option<PathBuf>,
-    pub(super) logs: PathBuf,
+    mpc: PathBuf,
+    raw: PathBuf,
+    all: PathBuf,
+    probe: PathBuf,
+    script: PathBuf,
+    python: Option<PathBuf>,
+    time: Option<PathBuf>,
+    logs: PathBuf,
 }
 
 /// Deadline of one benchmark client run.
@@ -58,6 +59,40 @@ fn run_timeout(size: u64, count: u64) -> Duration {
 const READY: Duration = Duration::from_secs(30);
 
 impl Bins {
+    /// The programs of the workspace at `root`, built in `release`; the
+    /// Python pair if `python` is given.
+    pub(super) fn new(root: &Path, release: &Path, python: Option<PathBuf>, logs: &Path) -> Bins {
+        let bin = |name: &str| release.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        Bins {
+            mpc: bin("mpc"),
+            raw: bin("raw-tcp"),
+            all: bin("all-to-all"),
+            probe: bin("rss-probe"),
+            script: root.join("crates/mpc-bench/python/pybench.py"),
+            python,
+            time: Path::new("/usr/bin/time")
+                .is_file()
+                .then(|| PathBuf::from("/usr/bin/time")),
+            logs: logs.to_owned(),
+        }
+    }
+
+    /// The Python of the Python pair, if it is measured.
+    pub(super) fn python(&self) -> Option<&Path> {
+        self.python.as_deref()
+    }
+
+    /// Test certificates for the parties "echo" and "bench" (`mpc certs`).
+    pub(super) fn make_certs(&self, dir: &Path) -> Result<()> {
+        run(
+            Command::new(&self.mpc)
+                .args(["certs", "--parties", "echo,bench", "--force", "--out"])
+                .arg(dir)
+                .stdout(Stdio::null()),
+            "making the TLS certificates (mpc certs)",
+        )
+    }
+
     fn start_raw_echo(&self) -> Result<(Proc, u16)> {
         let mut echo = Proc::start(
             "raw-echo",
@@ -221,13 +256,7 @@ impl Bins {
         let lines = bench.finish(run_timeout(size, 4))?;
         let peak = vm_hwm_kb(echo.pid())?;
         echo.stop();
-        Ok(Rss {
-            sys: RssParty::Raw,
-            idle_kb: idle,
-            peak_kb: peak,
-            sender_kb: None,
-            seconds: lines.last().and_then(|l| field(l, "seconds")),
-        })
+        Ok(rss(RssParty::Raw, (idle, peak), None, &lines))
     }
 
     /// A Rust party that only receives the message (`rss-probe recv`).
@@ -254,13 +283,7 @@ impl Bins {
         recv.wait_line("{", READY)?;
         let peak = vm_hwm_kb(recv.pid())?;
         recv.stop();
-        Ok(Rss {
-            sys: RssParty::Recv,
-            idle_kb: idle,
-            peak_kb: peak,
-            sender_kb: None,
-            seconds: lines.last().and_then(|l| field(l, "seconds")),
-        })
+        Ok(rss(RssParty::Recv, (idle, peak), None, &lines))
     }
 
     pub(super) fn rss_mpc(&self, size: u64) -> Result<Rss> {
@@ -290,13 +313,7 @@ impl Bins {
                 .find_map(|l| l.strip_prefix("maxrss_kb="))
                 .and_then(|v| v.trim().parse().ok())
         });
-        Ok(Rss {
-            sys: RssParty::Echo,
-            idle_kb: idle,
-            peak_kb: peak,
-            sender_kb: sender,
-            seconds: lines.last().and_then(|l| field(l, "seconds")),
-        })
+        Ok(rss(RssParty::Echo, (idle, peak), sender, &lines))
     }
 
     pub(super) fn rss_python(&self, size: u64) -> Result<Rss> {
@@ -316,14 +333,28 @@ impl Bins {
         let lines = bench.finish(Duration::from_secs(60) + run_timeout(size, 20))?;
         let peak = vm_hwm_kb(echo.pid())?;
         echo.stop();
-        let last = lines.last();
-        Ok(Rss {
-            sys: RssParty::Python,
-            idle_kb: idle,
-            peak_kb: peak,
-            sender_kb: last.and_then(|l| field(l, "peak_rss_kb")).map(|v| v as u64),
-            seconds: last.and_then(|l| field(l, "seconds")),
-        })
+        let sender = lines
+            .last()
+            .and_then(|l| field(l, "peak_rss_kb"))
+            .map(|v| v as u64);
+        Ok(rss(RssParty::Python, (idle, peak), sender, &lines))
+    }
+}
+
+/// The memory of a party: VmHWM before and after the message (KiB), the
+/// sender's peak if known, and the time the sender reported last.
+fn rss(
+    sys: RssParty,
+    (idle_kb, peak_kb): (u64, u64),
+    sender_kb: Option<u64>,
+    lines: &[String],
+) -> Rss {
+    Rss {
+        sys,
+        idle_kb,
+        peak_kb,
+        sender_kb,
+        seconds: lines.last().and_then(|l| field(l, "seconds")),
     }
 }
 

@@ -28,11 +28,9 @@ use mpc_bench::{exit, parse_size};
 use mpc_measure::{field, Payloads};
 use mpc_pool::{Bytes, Pool};
 
+/// Time per round of an all-to-all exchange among N Rust parties
 #[derive(Debug, Parser)]
-#[command(
-    name = "all-to-all",
-    about = "Time per round of an all-to-all exchange among N Rust parties"
-)]
+#[command(name = "all-to-all")]
 enum Mode {
     /// Start N party processes on 127.0.0.1 and report the time per round.
     Run {

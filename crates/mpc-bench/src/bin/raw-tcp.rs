@@ -29,11 +29,9 @@ use mpc_measure::{Payloads, Record};
 const MAX_FRAME: u64 = 1 << 30;
 const HEADER: usize = 8;
 
+/// Raw-TCP baseline: length-prefixed echo over std sockets with TCP_NODELAY
 #[derive(Debug, Parser)]
-#[command(
-    name = "raw-tcp",
-    about = "Raw-TCP baseline: length-prefixed echo over std sockets with TCP_NODELAY"
-)]
+#[command(name = "raw-tcp")]
 enum Command {
     /// Echo every frame back on the connection it came from.
     Echo {

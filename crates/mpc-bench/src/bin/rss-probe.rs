@@ -21,11 +21,9 @@ use mpc_bench::{exit, parse_size};
 use mpc_measure::Payloads;
 use mpc_pool::{Bytes, Pool, Value};
 
+/// One big message into a party that only receives it
 #[derive(Debug, Parser)]
-#[command(
-    name = "rss-probe",
-    about = "One big message into a party that only receives it"
-)]
+#[command(name = "rss-probe")]
 enum Mode {
     /// The receiving party ("recv").
     Recv {
