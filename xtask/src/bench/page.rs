@@ -468,7 +468,8 @@ mod tests {
             ..Results::default()
         };
         // (system, messages, round trip and throughput at size k, repetitions)
-        let runs: [(Sys, u64, fn(f64) -> (f64, f64), u32); 4] = [
+        type Figures = fn(f64) -> (f64, f64);
+        let runs: [(Sys, u64, Figures, u32); 4] = [
             (Sys::Raw, 100, |k| (20.0 + k * 30.0, 3.0 + k * 100.0), 2),
             (Sys::Plain, 50, |k| (50.0 + k * 40.0, 2.0 + k * 70.0), 2),
             (Sys::Tls, 50, |k| (60.0 + k * 45.0, 1.5 + k * 60.0), 2),
