@@ -13,7 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+
+use crate::shell::{self, run};
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask interop [--only NAME]... [--seed N] [--list]
@@ -41,10 +43,8 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
         print!("{USAGE}");
         return Ok(());
     }
-    let root = crate::root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let root = shell::root();
+    let target = shell::target_dir(&root);
     let venv = target.join("interop-venv");
     let python = ensure_venv(&root, &venv)?;
 
@@ -97,14 +97,6 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     if !status.success() {
         // run.py has printed what failed; keep its exit status
         std::process::exit(status.code().unwrap_or(1));
-    }
-    Ok(())
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("{what}: {cmd:?}"))?;
-    if !status.success() {
-        bail!("{what} failed: {status}");
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! Project automation, run as `cargo xtask <command>`.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use shell::root;
+
 mod bench;
 mod interop;
+mod shell;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -40,13 +42,6 @@ fn main() -> Result<()> {
         }
         Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
 }
 
 /// `cargo xtask certs ...`: the `mpc certs` command of the `mpc` tool, run

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use mpc_measure::SizeError;
 
-use crate::certs;
+use crate::certs::{self, CertsArgs};
 
 /// Largest `--size` of `mpc bench`: the default body limit of the receiving
 /// server (512 MiB) less room for the packet envelope.
@@ -46,7 +47,7 @@ pub(crate) enum Command {
     #[command(long_about = INSPECT_ABOUT)]
     Inspect(InspectArgs),
     /// Generate a test CA and a mutual-TLS key and certificate per party.
-    #[command(long_about = CERTS_ABOUT)]
+    #[command(long_about = certs::ABOUT)]
     Certs(CertsArgs),
 }
 
@@ -106,17 +107,6 @@ Reads FILE, or standard input if FILE is `-` or missing. With --hex the \
 input is hex text (whitespace and a leading 0x are ignored), handy for \
 packets copied from logs. Exits non-zero, saying what is wrong, if the \
 input is not a packet.";
-
-const CERTS_ABOUT: &str = "\
-Generate a fresh test CA and one mutual-TLS certificate per party \
-(ECDSA P-256; serverAuth + clientAuth; SANs localhost, 127.0.0.1, ::1, NAME; \
-subject CN = NAME, as the pool's CN rule expects).
-
-Writes DIR/ca.crt, DIR/ca.key, DIR/NAME.crt, DIR/NAME.key and DIR/README.txt \
-(which files go to which party); key files are PKCS#8 PEM with mode 0600 \
-(on Unix). Refuses to overwrite existing files unless --force is given. Keep \
-ca.key away from the parties: whoever holds it can mint certificates every \
-party accepts. Meant for tests and small deployments you run yourself.";
 
 /// Options of a party on the network (`echo` and `bench`).
 #[derive(Debug, Args)]
@@ -240,31 +230,6 @@ pub(crate) struct InspectArgs {
     pub(crate) hex: bool,
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct CertsArgs {
-    /// Comma-separated party names (ASCII letters, digits, '-', '_', '.';
-    /// not starting with '.' or '-'; `ca` is reserved).
-    #[arg(long, value_name = "NAME,NAME,...", value_parser = parse_parties)]
-    pub(crate) parties: PartyList,
-
-    /// Output directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
-
-    /// Validity in days from now (certificates are back-dated one day for clock skew).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = certs::DEFAULT_DAYS,
-        value_parser = clap::value_parser!(u32).range(1..=i64::from(certs::MAX_DAYS))
-    )]
-    pub(crate) days: u32,
-
-    /// Overwrite existing files in DIR.
-    #[arg(long)]
-    pub(crate) force: bool,
-}
-
 /// A `--peer NAME=HOST:PORT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Peer {
@@ -278,10 +243,6 @@ pub(crate) struct PeerCert {
     pub(crate) name: String,
     pub(crate) file: PathBuf,
 }
-
-/// The validated `--parties` list of `mpc certs`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PartyList(pub(crate) Vec<String>);
 
 /// A party name: not empty, no whitespace, control characters or `=`.
 pub(crate) fn parse_name(s: &str) -> Result<String, String> {
@@ -405,42 +366,15 @@ pub(crate) fn parse_seconds(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
-/// A byte count with an optional suffix: k, M (10^3, 10^6), Ki, Mi (2^10, 2^20).
+/// A byte count with an optional suffix: k, M (10^3, 10^6), Ki, Mi (2^10,
+/// 2^20), at most [`MAX_BENCH_SIZE`].
 pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, suffix) = t.split_at(split);
-    let unit: u64 = match suffix {
-        "" => 1,
-        "k" | "K" => 1_000,
-        "M" => 1_000_000,
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        _ => {
-            return Err(format!(
-                "{s:?} is not a size: use a number of bytes, optionally followed by k, M, Ki or Mi"
-            ))
-        }
-    };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: it must start with a number"))?;
-    let bytes = n
-        .checked_mul(unit)
-        .filter(|b| *b <= MAX_BENCH_SIZE)
-        .ok_or_else(|| {
-            format!(
-                "{s:?} is too large: at most {MAX_BENCH_SIZE} bytes (the receiving server's \
-                 default body limit of 512 MiB, less the packet envelope)"
-            )
-        })?;
-    Ok(bytes)
-}
-
-fn parse_parties(s: &str) -> Result<PartyList, String> {
-    certs::parse_parties(s)
-        .map(PartyList)
-        .map_err(|e| format!("{e:#}"))
+    mpc_measure::parse_size(s, MAX_BENCH_SIZE).map_err(|e| match e {
+        SizeError::TooLarge { .. } => format!(
+            "{e} (the receiving server's default body limit of 512 MiB, less the packet envelope)"
+        ),
+        e => e.to_string(),
+    })
 }
 
 /// Checks names across options: peers distinct and not this party, every
@@ -619,21 +553,12 @@ mod tests {
 
     #[test]
     fn parses_subcommands() {
-        let cli = Cli::try_parse_from([
-            "mpc",
-            "bench",
-            "--name",
-            "b",
-            "--listen",
-            "127.0.0.1:0",
-            "--peer",
-            "a=h:1",
-            "--size",
-            "1k",
-            "--count",
-            "3",
-        ])
-        .unwrap();
+        let bench = |size: &str, count: &str| {
+            let base = ["mpc", "bench", "--name", "b", "--listen", "127.0.0.1:0"];
+            let rest = ["--peer", "a=h:1", "--size", size, "--count", count];
+            Cli::try_parse_from(base.into_iter().chain(rest))
+        };
+        let cli = bench("1k", "3").unwrap();
         let Command::Bench(b) = cli.command else {
             panic!("not bench")
         };
@@ -648,20 +573,6 @@ mod tests {
         assert_eq!(c.days, certs::DEFAULT_DAYS);
 
         assert!(Cli::try_parse_from(["mpc", "certs", "--parties", "a,,b", "--out", "d"]).is_err());
-        assert!(Cli::try_parse_from([
-            "mpc",
-            "bench",
-            "--name",
-            "b",
-            "--listen",
-            "127.0.0.1:0",
-            "--peer",
-            "a=h:1",
-            "--size",
-            "1",
-            "--count",
-            "0",
-        ])
-        .is_err());
+        assert!(bench("1", "0").is_err());
     }
 }

@@ -9,18 +9,66 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, ensure, Context, Result};
+use clap::Args;
 use mpc_http::certs::{generate as generate_pki, Bundle, OffsetDateTime, CA_COMMON_NAME};
-
-use crate::args::CertsArgs;
 
 pub(crate) const DEFAULT_DAYS: u32 = 365;
 pub(crate) const MAX_DAYS: u32 = 36_500;
 const MAX_NAME_LEN: usize = 63;
+
+/// `mpc help certs`.
+pub(crate) const ABOUT: &str = "\
+Generate a fresh test CA and one mutual-TLS certificate per party \
+(ECDSA P-256; serverAuth + clientAuth; SANs localhost, 127.0.0.1, ::1, NAME; \
+subject CN = NAME, as the pool's CN rule expects).
+
+Writes DIR/ca.crt, DIR/ca.key, DIR/NAME.crt, DIR/NAME.key and DIR/README.txt \
+(which files go to which party); key files are PKCS#8 PEM with mode 0600 \
+(on Unix). Refuses to overwrite existing files unless --force is given. Keep \
+ca.key away from the parties: whoever holds it can mint certificates every \
+party accepts. Meant for tests and small deployments you run yourself.";
+
+/// The arguments of `mpc certs`.
+#[derive(Debug, Args)]
+pub(crate) struct CertsArgs {
+    /// Comma-separated party names (ASCII letters, digits, '-', '_', '.';
+    /// not starting with '.' or '-'; `ca` is reserved).
+    #[arg(long, value_name = "NAME,NAME,...", value_parser = parse_party_list)]
+    pub(crate) parties: PartyList,
+
+    /// Output directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+
+    /// Validity in days from now (certificates are back-dated one day for clock skew).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_DAYS))
+    )]
+    pub(crate) days: u32,
+
+    /// Overwrite existing files in DIR.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// The validated `--parties` list of `mpc certs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartyList(pub(crate) Vec<String>);
+
+/// The `--parties` value parser.
+fn parse_party_list(s: &str) -> std::result::Result<PartyList, String> {
+    parse_parties(s)
+        .map(PartyList)
+        .map_err(|e| format!("{e:#}"))
+}
 
 /// Splits and validates a `--parties` list.
 pub(crate) fn parse_parties(list: &str) -> Result<Vec<String>> {

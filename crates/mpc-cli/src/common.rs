@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use mpc_pool::{Pool, TlsConfig};
+use mpc_pool::{Pool, PoolBuilder, TlsConfig};
 
 use crate::args::{check_names, NetArgs, Peer, TlsArgs};
 
@@ -38,28 +38,32 @@ pub(crate) async fn start_pool(
     timeout: Option<Duration>,
 ) -> Result<Pool> {
     check_names(&net.name, peers, &net.tls.peer_certs).map_err(|e| anyhow!(e))?;
-    let mut builder = Pool::builder(net.name.clone())
-        .listen(net.listen.clone())
-        .timeout(timeout);
-    for p in peers {
-        builder = builder.peer_at(p.name.clone(), p.address.clone());
-    }
-    if let Some(port) = net.advertise_port {
-        builder = builder.advertised_port(port);
-    }
-    if let Some(window) = net.retry_window {
-        builder = builder.retry_window(window);
-    }
-    if let Some(stall) = net.stall_timeout {
-        builder = builder.stall_timeout(stall);
-    }
-    if let Some(tls) = load_tls(&net.tls)? {
-        builder = builder.tls(tls);
-    }
+    let builder = peers.iter().fold(
+        Pool::builder(net.name.clone())
+            .listen(net.listen.clone())
+            .timeout(timeout),
+        |b, p| b.peer_at(p.name.clone(), p.address.clone()),
+    );
+    let builder = set(builder, net.advertise_port, PoolBuilder::advertised_port);
+    let builder = set(builder, net.retry_window, PoolBuilder::retry_window);
+    let builder = set(builder, net.stall_timeout, PoolBuilder::stall_timeout);
+    let builder = set(builder, load_tls(&net.tls)?, PoolBuilder::tls);
     builder
         .start()
         .await
         .with_context(|| format!("starting party {:?} on {}", net.name, net.listen))
+}
+
+/// `setter(builder, value)` if an option gave a value, else `builder`.
+fn set<T>(
+    builder: PoolBuilder,
+    value: Option<T>,
+    setter: fn(PoolBuilder, T) -> PoolBuilder,
+) -> PoolBuilder {
+    match value {
+        Some(v) => setter(builder, v),
+        None => builder,
+    }
 }
 
 /// The `ready` line scripts wait for.

@@ -74,17 +74,17 @@ impl Proc {
                         return line;
                     }
                 }
-                Err(e) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    let stderr = self.take_stderr();
-                    panic!(
-                        "no line starting with {prefix:?} ({e:?}); stdout so far {:?}; stderr:\n{stderr}",
-                        self.stdout,
-                    );
-                }
+                Err(e) => self.fail(&format!("no line starting with {prefix:?} ({e:?})")),
             }
         }
+    }
+
+    /// Kills the process and fails the test, showing its output.
+    fn fail(&mut self, why: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let stderr = self.take_stderr();
+        panic!("{why}; stdout so far {:?}; stderr:\n{stderr}", self.stdout);
     }
 
     fn take_stderr(&mut self) -> String {
@@ -103,13 +103,7 @@ impl Proc {
                 break status;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let stderr = self.take_stderr();
-                panic!(
-                    "mpc did not exit within {WAIT:?}; stdout {:?}; stderr:\n{stderr}",
-                    self.stdout,
-                );
+                self.fail(&format!("mpc did not exit within {WAIT:?}"));
             }
             std::thread::sleep(Duration::from_millis(20));
         };
@@ -190,23 +184,23 @@ fn tls_flags(dir: &Path, me: &str, pin: Option<&str>) -> Vec<String> {
     v
 }
 
+/// The arguments of `mpc echo` as alice, echoing `count` messages of bob
+/// (on 127.0.0.1:`bob_port`).
+fn alice_echo(bob_port: u16, count: usize) -> Vec<String> {
+    let peer = format!("bob=127.0.0.1:{bob_port}");
+    let count = count.to_string();
+    ["echo", "--name", "alice", "--listen", "127.0.0.1:0"]
+        .into_iter()
+        .chain(["--peer", &peer, "--count", &count])
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `mpc echo --count 6` and `mpc bench --count 6 --size 1000 --inflight 3`
 /// against it; both must exit 0 and the JSON line must add up.
 fn echo_and_bench(alice_tls: Vec<String>, bob_tls: Vec<String>, tls_word: &str) {
     let bench_port = free_port();
-    let mut echo_args: Vec<String> = [
-        "echo",
-        "--name",
-        "alice",
-        "--listen",
-        "127.0.0.1:0",
-        "--peer",
-        &format!("bob=127.0.0.1:{bench_port}"),
-        "--count",
-        "6",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let mut echo_args = alice_echo(bench_port, 6);
     echo_args.extend(alice_tls);
     let mut echo = Proc::spawn(&echo_args);
     let ready = echo.wait_line("ready ");
@@ -376,18 +370,11 @@ fn certs_writes_files_and_refuses_to_overwrite() {
     let dir = temp_dir("certs");
     let out = dir.join("pki");
     let out_s = out.to_str().expect("utf-8 path");
-    let (status, stdout, stderr) = run(
-        &[
-            "certs",
-            "--parties",
-            "alice,bob,carol",
-            "--out",
-            out_s,
-            "--days",
-            "7",
-        ],
-        b"",
-    );
+    let certs = |extra: &[&str]| {
+        let args = ["certs", "--parties", "alice,bob,carol", "--out", out_s];
+        run(&[&args[..], extra].concat(), b"")
+    };
+    let (status, stdout, stderr) = certs(&["--days", "7"]);
     assert!(status.success(), "{stdout}{stderr}");
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .expect("read dir")
@@ -427,10 +414,7 @@ fn certs_writes_files_and_refuses_to_overwrite() {
     }
     let before = std::fs::read(out.join("alice.key")).expect("key");
 
-    let (status, _, stderr) = run(
-        &["certs", "--parties", "alice,bob,carol", "--out", out_s],
-        b"",
-    );
+    let (status, _, stderr) = certs(&[]);
     assert!(!status.success());
     assert!(
         stderr.contains("refusing to overwrite") && stderr.contains("--force"),
@@ -438,17 +422,7 @@ fn certs_writes_files_and_refuses_to_overwrite() {
     );
     assert_eq!(std::fs::read(out.join("alice.key")).expect("key"), before);
 
-    let (status, stdout, stderr) = run(
-        &[
-            "certs",
-            "--parties",
-            "alice,bob,carol",
-            "--out",
-            out_s,
-            "--force",
-        ],
-        b"",
-    );
+    let (status, stdout, stderr) = certs(&["--force"]);
     assert!(status.success(), "{stdout}{stderr}");
     assert_ne!(std::fs::read(out.join("alice.key")).expect("key"), before);
 
@@ -465,13 +439,22 @@ fn certs_writes_files_and_refuses_to_overwrite() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs `mpc` with `args` and then `extra`, checks that it fails saying
+/// `says` on standard error, and returns its standard output.
+fn refused(args: &[&str], extra: &[&str], says: &str) -> String {
+    let all: Vec<&str> = args.iter().chain(extra).copied().collect();
+    let (status, stdout, stderr) = run(&all, b"");
+    assert!(!status.success(), "{extra:?} succeeded: {stdout}");
+    assert!(
+        stderr.contains(says),
+        "{extra:?}: expected {says:?} in {stderr}"
+    );
+    stdout
+}
+
 #[test]
 fn bad_arguments_are_refused_clearly() {
-    let echo = |extra: &[&str]| {
-        let mut args = vec!["echo", "--name", "alice", "--listen", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
-        run(&args, b"")
-    };
+    let echo = ["echo", "--name", "alice", "--listen", "127.0.0.1:0"];
     for (extra, says) in [
         (&["--peer", "bob"][..], "expected NAME=HOST:PORT"),
         (&["--peer", "bob=127.0.0.1"], "has no port"),
@@ -535,28 +518,19 @@ fn bad_arguments_are_refused_clearly() {
             "loading TLS files",
         ),
     ] {
-        let (status, stdout, stderr) = echo(extra);
-        assert!(!status.success(), "{extra:?} succeeded: {stdout}");
-        assert!(
-            stderr.contains(says),
-            "{extra:?}: expected {says:?} in {stderr}"
-        );
+        let stdout = refused(&echo, extra, says);
         assert!(!stdout.contains("ready"), "{extra:?}: {stdout}");
     }
 
-    let bench = |extra: &[&str]| {
-        let mut args = vec![
-            "bench",
-            "--name",
-            "bob",
-            "--listen",
-            "127.0.0.1:0",
-            "--peer",
-            "alice=127.0.0.1:1",
-        ];
-        args.extend_from_slice(extra);
-        run(&args, b"")
-    };
+    let bench = [
+        "bench",
+        "--name",
+        "bob",
+        "--listen",
+        "127.0.0.1:0",
+        "--peer",
+        "alice=127.0.0.1:1",
+    ];
     for (extra, says) in [
         (&["--count", "1"][..], "--size"),
         (&["--size", "10"], "--count"),
@@ -576,12 +550,7 @@ fn bad_arguments_are_refused_clearly() {
             "--peer",
         ),
     ] {
-        let (status, stdout, stderr) = bench(extra);
-        assert!(!status.success(), "{extra:?} succeeded: {stdout}");
-        assert!(
-            stderr.contains(says),
-            "{extra:?}: expected {says:?} in {stderr}"
-        );
+        let stdout = refused(&bench, extra, says);
         assert!(stdout.is_empty(), "{extra:?}: {stdout}");
     }
 }
@@ -636,18 +605,8 @@ fn echo_relays_python_values_unchanged() {
     // This process is bob and listens on a listener it keeps (no port race).
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let bob_port = listener.local_addr().expect("addr").port();
-    let count = values.len().to_string();
-    let mut echo = Proc::spawn(&[
-        "echo",
-        "--name",
-        "alice",
-        "--listen",
-        "127.0.0.1:0",
-        "--peer",
-        &format!("bob=127.0.0.1:{bob_port}"),
-        "--count",
-        &count,
-    ]);
+    let count = values.len();
+    let mut echo = Proc::spawn(&alice_echo(bob_port, count));
     let ready = echo.wait_line("ready ");
     let echo_addr = ready
         .split_whitespace()

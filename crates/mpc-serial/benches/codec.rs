@@ -13,23 +13,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use mpc_measure::random_bytes;
 use mpc_serial::{encode_packet, BigInt, Bytes, DecodeLimits, Packet, Value};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-
-/// Deterministic pseudo-random bytes (xorshift64*).
-fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = vec![0u8; n];
-    for chunk in out.chunks_mut(8) {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-        chunk.copy_from_slice(&r[..chunk.len()]);
-    }
-    out
-}
 
 /// `n` positive integers of exactly `bits` bits.
 fn big_ints(n: usize, bits: usize) -> Vec<BigInt> {

@@ -23,21 +23,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use clap::{Parser, Subcommand};
-use mpc_bench::{parse_size, Payloads};
+use clap::Parser;
+use mpc_bench::{exit, parse_size};
+use mpc_measure::{field, Payloads};
 use mpc_pool::{Bytes, Pool};
 
+/// Time per round of an all-to-all exchange among N Rust parties
 #[derive(Debug, Parser)]
-#[command(
-    name = "all-to-all",
-    about = "Time per round of an all-to-all exchange among N Rust parties"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Mode,
-}
-
-#[derive(Debug, Subcommand)]
+#[command(name = "all-to-all")]
 enum Mode {
     /// Start N party processes on 127.0.0.1 and report the time per round.
     Run {
@@ -81,25 +74,21 @@ struct RoundArgs {
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
-        Mode::Run {
-            parties,
-            rounds,
-            deadline,
-        } => run(parties as usize, rounds, Duration::from_secs(deadline)),
-        Mode::Party {
-            index,
-            ports,
-            rounds,
-        } => party(index, &ports, rounds),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("all-to-all: error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit(
+        "all-to-all",
+        match Mode::parse() {
+            Mode::Run {
+                parties,
+                rounds,
+                deadline,
+            } => run(parties as usize, rounds, Duration::from_secs(deadline)),
+            Mode::Party {
+                index,
+                ports,
+                rounds,
+            } => party(index, &ports, rounds),
+        },
+    )
 }
 
 /// Kills the party processes still running when dropped.
@@ -199,14 +188,6 @@ fn wait_timeout(c: &mut Child, left: Duration) -> Result<Option<std::process::Ex
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// The number after `"key":` in a JSON line.
-fn field(line: &str, key: &str) -> Option<f64> {
-    let pat = format!("\"{key}\":");
-    let rest = &line[line.find(&pat)? + pat.len()..];
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end].trim().parse().ok()
 }
 
 fn party(index: usize, ports: &[u16], r: RoundArgs) -> Result<()> {

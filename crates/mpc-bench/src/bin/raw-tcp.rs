@@ -20,25 +20,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
-use mpc_bench::{json_line, parse_size, Payloads};
+use clap::Parser;
+use mpc_bench::{exit, parse_size};
+use mpc_measure::{Payloads, Record};
 
 /// Largest frame accepted (a bound on what a stray connection can make the
 /// echo allocate).
 const MAX_FRAME: u64 = 1 << 30;
 const HEADER: usize = 8;
 
+/// Raw-TCP baseline: length-prefixed echo over std sockets with TCP_NODELAY
 #[derive(Debug, Parser)]
-#[command(
-    name = "raw-tcp",
-    about = "Raw-TCP baseline: length-prefixed echo over std sockets with TCP_NODELAY"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
+#[command(name = "raw-tcp")]
 enum Command {
     /// Echo every frame back on the connection it came from.
     Echo {
@@ -64,22 +57,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
-        Command::Echo { listen } => echo(&listen),
-        Command::Bench {
-            connect,
-            size,
-            count,
-            inflight,
-        } => bench(&connect, size, count, inflight),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("raw-tcp: error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit(
+        "raw-tcp",
+        match Command::parse() {
+            Command::Echo { listen } => echo(&listen),
+            Command::Bench {
+                connect,
+                size,
+                count,
+                inflight,
+            } => bench(&connect, size, count, inflight),
+        },
+    )
 }
 
 fn echo(listen: &str) -> Result<()> {
@@ -237,6 +226,9 @@ fn bench(connect: &str, size: u64, count: u64, inflight: u64) -> Result<()> {
     if bad > 0 {
         bail!("{bad} of {count} echoes differ from what was sent");
     }
-    println!("{}", json_line(size, count, inflight, elapsed, roundtrips));
+    println!(
+        "{}",
+        Record::from_run(size, count, inflight, elapsed, roundtrips)
+    );
     Ok(())
 }

@@ -16,21 +16,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
-use mpc_bench::{parse_size, Payloads};
+use clap::Parser;
+use mpc_bench::{exit, parse_size};
+use mpc_measure::Payloads;
 use mpc_pool::{Bytes, Pool, Value};
 
+/// One big message into a party that only receives it
 #[derive(Debug, Parser)]
-#[command(
-    name = "rss-probe",
-    about = "One big message into a party that only receives it"
-)]
-struct Cli {
-    #[command(subcommand)]
-    mode: Mode,
-}
-
-#[derive(Debug, Subcommand)]
+#[command(name = "rss-probe")]
 enum Mode {
     /// The receiving party ("recv").
     Recv {
@@ -53,23 +46,13 @@ enum Mode {
 }
 
 fn main() -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let mode = Mode::parse();
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("rss-probe: error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(Cli::parse().mode)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("rss-probe: error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(mode)));
+    exit("rss-probe", result)
 }
 
 async fn start(name: &str, listen: &str, peer: &str) -> Result<(Pool, String)> {
