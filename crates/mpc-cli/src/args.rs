@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use mpc_measure::SizeError;
+use mpc_pool::transport::{check_peer_names, PeerNameError};
 
 use crate::certs::{self, CertsArgs};
 
@@ -380,18 +381,24 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
 /// Checks names across options: peers distinct and not this party, every
 /// `--peer-cert` for a configured peer and given once.
 pub(crate) fn check_names(me: &str, peers: &[Peer], pins: &[PeerCert]) -> Result<(), String> {
-    let mut seen = HashSet::new();
-    for p in peers {
-        if p.name == me {
+    // the one rule for names (mpc-transport), in the command line's words
+    match check_peer_names(me, peers.iter().map(|p| p.name.as_str())) {
+        Ok(()) => {}
+        Err(PeerNameError::OwnName { peer }) => {
+            let address = peers
+                .iter()
+                .find(|p| p.name == peer)
+                .map_or("", |p| p.address.as_str());
             return Err(format!(
-                "--peer {}={}: a peer cannot have this party's own name",
-                p.name, p.address
+                "--peer {peer}={address}: a peer cannot have this party's own name"
             ));
         }
-        if !seen.insert(p.name.as_str()) {
-            return Err(format!("peer {:?} is given more than once", p.name));
+        Err(PeerNameError::Duplicate { peer }) => {
+            return Err(format!("peer {peer:?} is given more than once"));
         }
+        Err(e) => return Err(e.to_string()),
     }
+    let seen: HashSet<&str> = peers.iter().map(|p| p.name.as_str()).collect();
     let mut pinned = HashSet::new();
     for c in pins {
         if !seen.contains(c.name.as_str()) {
