@@ -51,6 +51,24 @@ fn name_error(e: NameError) -> Error {
     Error::new(Kind::Channel(e.to_string()))
 }
 
+impl Pool {
+    /// Opens the channel named `label` (see [`Channel`]): an id space of
+    /// its own, for one sub-protocol among concurrent ones. Labels are 1 to
+    /// 64 ASCII letters, digits, `_` and `-`. An error if the channel is
+    /// open already on this party.
+    pub fn channel(&self, label: &str) -> Result<Channel, Error> {
+        let segment = channels::named(label).map_err(name_error)?;
+        Channel::open(self, segment)
+    }
+
+    /// Opens the `index`th fork of `label` (channel `<label>.<index>`; see
+    /// [`Channel::sub`]).
+    pub fn sub(&self, label: &str, index: u64) -> Result<Channel, Error> {
+        let segment = channels::forked(label, index).map_err(name_error)?;
+        Channel::open(self, segment)
+    }
+}
+
 impl Channel {
     /// Opens the channel at `path` of `pool`.
     pub(crate) fn open(pool: &Pool, path: String) -> Result<Channel, Error> {

@@ -34,20 +34,19 @@
 //! ([`PoolBuilder::start_with`]).
 #![deny(missing_docs)]
 
+mod builder;
 mod channel;
 mod channels;
 mod error;
 mod mailbox;
 mod pool;
 
+pub use builder::{PeerConfig, PoolBuilder, TransportContext};
 pub use channel::Channel;
 pub use channels::ChannelStats;
 pub use error::Error;
 pub use mailbox::{BufferLimits, MessageRef, PeerStats};
-pub use pool::{
-    PeerConfig, Pending, Pool, PoolBuilder, Recv, SendHandle, ShutdownReport, TransportContext,
-    DEFAULT_TIMEOUT,
-};
+pub use pool::{Pending, Pool, Recv, SendHandle, ShutdownReport, DEFAULT_TIMEOUT};
 
 pub use mpc_http::{ServerLimits, TlsConfig, TlsError};
 pub use mpc_serial::{tagged, BigInt, Blob, Bytes, DecodeLimits, NdArray, PyClass, Tagged, Value};
