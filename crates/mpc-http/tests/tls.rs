@@ -16,6 +16,25 @@ fn read(name: &str) -> Vec<u8> {
     std::fs::read(fixture(name)).expect("fixture")
 }
 
+/// The Python package's party_0: its key and certificate, and the CA
+/// bundle, loaded from their files.
+fn party_0_files() -> Result<TlsConfig, TlsError> {
+    TlsConfig::from_pem_files(
+        fixture("party_0.pem"),
+        fixture("party_0.crt"),
+        fixture("ca-combined.crt"),
+    )
+}
+
+/// The same three files' contents: (key, certificate, CA bundle).
+fn party_0_pem() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    (
+        read("party_0.pem"),
+        read("party_0.crt"),
+        read("ca-combined.crt"),
+    )
+}
+
 /// A scratch directory for hand-made files, removed on drop.
 struct Scratch(PathBuf);
 
@@ -41,14 +60,10 @@ impl Drop for Scratch {
 
 #[test]
 fn python_test_certificates_load_from_files() {
-    let config = TlsConfig::from_pem_files(
-        fixture("party_0.pem"),
-        fixture("party_0.crt"),
-        fixture("ca-combined.crt"),
-    )
-    .expect("party_0 config")
-    .peer_certificate_file("party_1", fixture("party_1.crt"))
-    .expect("pin party_1");
+    let config = party_0_files()
+        .expect("party_0 config")
+        .peer_certificate_file("party_1", fixture("party_1.crt"))
+        .expect("pin party_1");
     let debug = format!("{config:?}");
     assert!(debug.contains("CN=party_0 (ca-intermediate:2)"), "{debug}");
     assert!(debug.contains("party_1"), "{debug}");
@@ -78,14 +93,10 @@ fn missing_file_names_the_path() {
     }
     assert!(err.to_string().contains("does-not-exist.pem"), "{err}");
 
-    let err = TlsConfig::from_pem_files(
-        fixture("party_0.pem"),
-        fixture("party_0.crt"),
-        fixture("ca-combined.crt"),
-    )
-    .expect("config")
-    .peer_certificate_file("party_1", &missing)
-    .expect_err("missing peer certificate");
+    let err = party_0_files()
+        .expect("config")
+        .peer_certificate_file("party_1", &missing)
+        .expect_err("missing peer certificate");
     assert!(matches!(err, TlsError::Read { .. }), "{err:?}");
 }
 
@@ -112,9 +123,7 @@ fn key_file_without_a_key() {
 
 #[test]
 fn inputs_without_certificates() {
-    let key = read("party_0.pem");
-    let cert = read("party_0.crt");
-    let ca = read("ca-combined.crt");
+    let (key, cert, ca) = party_0_pem();
     let err = TlsConfig::from_pem(&key, &key, &ca).expect_err("no certificate");
     assert!(
         matches!(&err, TlsError::NoCertificate { what } if what == "certificate chain"),
@@ -134,9 +143,7 @@ fn inputs_without_certificates() {
 
 #[test]
 fn malformed_pem_and_der() {
-    let key = read("party_0.pem");
-    let cert = read("party_0.crt");
-    let ca = read("ca-combined.crt");
+    let (key, cert, ca) = party_0_pem();
 
     let broken_base64 = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
     let err = TlsConfig::from_pem(&key, broken_base64, &ca).expect_err("bad base64");
@@ -232,12 +239,7 @@ fn a_non_ca_certificate_in_the_ca_bundle_file_is_refused_by_name() {
 
     // The Python package's bundle itself (a root and an intermediate, both
     // CA:TRUE with keyCertSign) loads.
-    TlsConfig::from_pem_files(
-        fixture("party_0.pem"),
-        fixture("party_0.crt"),
-        fixture("ca-combined.crt"),
-    )
-    .expect("the Python bundle");
+    party_0_files().expect("the Python bundle");
 }
 
 #[test]
@@ -253,16 +255,12 @@ fn key_and_certificate_must_match() {
 
 #[test]
 fn a_peer_certificate_configured_twice() {
-    let err = TlsConfig::from_pem_files(
-        fixture("party_0.pem"),
-        fixture("party_0.crt"),
-        fixture("ca-combined.crt"),
-    )
-    .expect("config")
-    .peer_certificate_file("party_1", fixture("party_1.crt"))
-    .expect("first pin")
-    .peer_certificate_file("party_1", fixture("party_1.crt"))
-    .expect_err("second pin");
+    let err = party_0_files()
+        .expect("config")
+        .peer_certificate_file("party_1", fixture("party_1.crt"))
+        .expect("first pin")
+        .peer_certificate_file("party_1", fixture("party_1.crt"))
+        .expect_err("second pin");
     assert!(
         matches!(&err, TlsError::DuplicatePeerCertificate { peer } if peer == "party_1"),
         "{err:?}"
