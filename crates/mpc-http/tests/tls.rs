@@ -35,6 +35,16 @@ fn party_0_pem() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     )
 }
 
+/// The error of pinning `pem` as party_1's certificate in party_0's
+/// settings.
+fn pinning_party_1(pem: &[u8]) -> TlsError {
+    let (key, cert, ca) = party_0_pem();
+    TlsConfig::from_pem(&key, &cert, &ca)
+        .expect("config")
+        .peer_certificate_pem("party_1", pem)
+        .expect_err("not a certificate")
+}
+
 /// A scratch directory for hand-made files, removed on drop.
 struct Scratch(PathBuf);
 
@@ -134,10 +144,7 @@ fn inputs_without_certificates() {
         matches!(&err, TlsError::NoCertificate { what } if what == "CA bundle"),
         "{err:?}"
     );
-    let err = TlsConfig::from_pem(&key, &cert, &ca)
-        .expect("config")
-        .peer_certificate_pem("party_1", &key)
-        .expect_err("no certificate");
+    let err = pinning_party_1(&key);
     assert!(matches!(err, TlsError::NoCertificate { .. }), "{err:?}");
 }
 
@@ -155,24 +162,22 @@ fn malformed_pem_and_der() {
 
     // Valid PEM around bytes that are no certificate.
     let not_der = b"-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n";
-    let err = TlsConfig::from_pem(&key, not_der, &ca).expect_err("not DER");
-    assert!(
-        matches!(err, TlsError::InvalidCertificate { .. }),
-        "{err:?}"
-    );
-    let err = TlsConfig::from_pem(&key, &cert, not_der).expect_err("not DER");
-    assert!(
-        matches!(err, TlsError::InvalidCertificate { .. }),
-        "{err:?}"
-    );
-    let err = TlsConfig::from_pem(&key, &cert, &ca)
-        .expect("config")
-        .peer_certificate_pem("party_1", not_der)
-        .expect_err("not DER");
-    assert!(
-        matches!(err, TlsError::InvalidCertificate { .. }),
-        "{err:?}"
-    );
+    for (what, err) in [
+        (
+            "as the certificate",
+            TlsConfig::from_pem(&key, not_der, &ca).expect_err("not DER"),
+        ),
+        (
+            "as the CA bundle",
+            TlsConfig::from_pem(&key, &cert, not_der).expect_err("not DER"),
+        ),
+        ("as a pinned certificate", pinning_party_1(not_der)),
+    ] {
+        assert!(
+            matches!(err, TlsError::InvalidCertificate { .. }),
+            "{what}: {err:?}"
+        );
+    }
 
     let broken_key = b"-----BEGIN PRIVATE KEY-----\naGVsbG8gd29ybGQ=\n-----END PRIVATE KEY-----\n";
     let err = TlsConfig::from_pem(broken_key, &cert, &ca).expect_err("not a key");

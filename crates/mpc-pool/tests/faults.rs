@@ -32,39 +32,25 @@ async fn pair_with(
     stall: Option<Duration>,
 ) -> (Pool, Pool, Proxy, Proxy) {
     let ((la, aa), (lb, ba)) = (listener(), listener());
-    let to_bob = Proxy::start_with(
-        ba,
-        Options {
-            seed: 0xB0B,
-            ..options
-        },
-    )
-    .await;
-    let to_alice = Proxy::start_with(
-        aa,
-        Options {
-            seed: 0xA11CE,
-            ..options
-        },
-    )
-    .await;
-    // each party advertises the port of the proxy in front of it
-    let mut alice = Pool::builder("alice")
-        .listener(la)
-        .advertised_port(to_alice.port())
-        .peer_at("bob", to_bob.addr.clone())
-        .retry_window(window)
-        .timeout(Some(Duration::from_secs(120)));
-    let mut bob = Pool::builder("bob")
-        .listener(lb)
-        .advertised_port(to_bob.port())
-        .peer_at("alice", to_alice.addr.clone())
-        .retry_window(window)
-        .timeout(Some(Duration::from_secs(120)));
-    if let Some(stall) = stall {
-        alice = alice.stall_timeout(stall);
-        bob = bob.stall_timeout(stall);
-    }
+    let proxy = |upstream: String, seed| Proxy::start_with(upstream, Options { seed, ..options });
+    let to_bob = proxy(ba, 0xB0B).await;
+    let to_alice = proxy(aa, 0xA11CE).await;
+    // each party advertises the port of the proxy in front of it, and
+    // reaches its peer through the other proxy
+    let party = |name: &str, l, in_front: &Proxy, peer: &str, via: &Proxy| {
+        let b = Pool::builder(name)
+            .listener(l)
+            .advertised_port(in_front.port())
+            .peer_at(peer, via.addr.clone())
+            .retry_window(window)
+            .timeout(Some(Duration::from_secs(120)));
+        match stall {
+            Some(stall) => b.stall_timeout(stall),
+            None => b,
+        }
+    };
+    let alice = party("alice", la, &to_alice, "bob", &to_bob);
+    let bob = party("bob", lb, &to_bob, "alice", &to_alice);
     (
         alice.start().await.unwrap(),
         bob.start().await.unwrap(),

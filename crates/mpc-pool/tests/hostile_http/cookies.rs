@@ -6,12 +6,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use mpc_pool::Value;
 use mpc_test_support::raw;
 
-use crate::{assert_one, limits, packet, run, Pair, CAROL_PORT};
+use crate::{assert_one, attack, limits, packet, CAROL_PORT};
 
 #[test]
 fn missing_repeated_and_foreign_cookies() {
-    run(async {
-        let mut p = Pair::start(limits(), None).await;
+    attack(limits(), async |p| {
         let body = packet("c", b"\xa6cookie");
         let alice = p.cookie();
         const MISSING: &str = "missing server_port cookie";
@@ -117,6 +116,5 @@ fn missing_repeated_and_foreign_cookies() {
             "one port twice",
         );
         assert_eq!(p.received_raw("twice").await, Value::Int(2));
-        p.finish().await;
     });
 }

@@ -8,18 +8,14 @@ use std::time::{Duration, Instant};
 use mpc_test_support::raw::{self, Ending};
 use tokio::io::AsyncWriteExt;
 
-use crate::{assert_one, header_unit, limits, packet, run, Pair, ENDLESS_HEAD};
+use crate::{assert_one, attack, header_unit, limits, packet, ENDLESS_HEAD};
 
 #[test]
 fn garbage_and_oversized_heads_are_refused_by_the_http_layer() {
-    run(async {
-        // a long header read timeout: the endless head must be cut off by
-        // size, long before it
-        let mut p = Pair::start(
-            limits().with_header_read_timeout(Duration::from_secs(10)),
-            None,
-        )
-        .await;
+    // a long header read timeout: the endless head must be cut off by size,
+    // long before it
+    let bob_limits = limits().with_header_read_timeout(Duration::from_secs(10));
+    attack(bob_limits, async |p| {
         for (what, req) in [
             (
                 "binary garbage",
@@ -97,14 +93,12 @@ fn garbage_and_oversized_heads_are_refused_by_the_http_layer() {
         .await;
         assert_one(&answer, 405, "PUT");
         p.still_serving("PUT").await;
-        p.finish().await;
     });
 }
 
 #[test]
 fn a_client_sending_its_head_a_byte_at_a_time_is_cut_off() {
-    run(async {
-        let mut p = Pair::start(limits(), None).await;
+    attack(limits(), async |p| {
         let req = p.post(&packet("slow", b"\xa4slow"));
         let head_len = req.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
         // 50 ms a byte: the head alone would take several seconds; the
@@ -153,6 +147,5 @@ fn a_client_sending_its_head_a_byte_at_a_time_is_cut_off() {
             String::from_utf8_lossy(&got)
         );
         p.still_serving("a slow head").await;
-        p.finish().await;
     });
 }

@@ -55,6 +55,17 @@ fn run<F: Future<Output = ()>>(test: F) {
         .block_on(test);
 }
 
+/// Runs `test` (see [`run`]) on a fresh [`Pair`] over plain HTTP, bob with
+/// `bob_limits`; then [`Pair::finish`]: bob received exactly the good
+/// traffic and holds nothing unread.
+fn attack(bob_limits: ServerLimits, test: impl AsyncFnOnce(&mut Pair)) {
+    run(async {
+        let mut p = Pair::start(bob_limits, None).await;
+        test(&mut p).await;
+        p.finish().await;
+    });
+}
+
 /// A configured peer of bob that never runs: it only exists so that bob
 /// knows its port. Its address is not loopback, and the pool treats every
 /// loopback address as one host (`127.0.0.2` is `127.0.0.1`, as in the

@@ -5,103 +5,50 @@
 use mpc_pool::Value;
 use mpc_test_support::raw;
 
-use crate::{assert_malformed, assert_one, limits, nested, packet, run, Pair};
+use crate::{assert_malformed, assert_one, attack, limits, nested, packet};
 
 /// Bodies the pool must refuse with 400 (as the Python package does:
 /// "Failed processing received message"), each with what it is.
+#[rustfmt::skip] // a table: one case a line
 fn malformed_bodies() -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = vec![
+    let case = |what: &str, body: &[u8]| (what.to_owned(), body.to_vec());
+    // the envelope {"object": <a bin holding nil>, "id": <`id`, as is>}
+    let with_id = |id: &[u8]| [&b"\x82\xa6object\xc4\x01\xc0\xa2id"[..], id].concat();
+    let mut v = vec![
         // garbage
-        ("empty body".into(), vec![]),
-        ("a reserved marker".into(), b"\xc1garbage".to_vec()),
-        ("text".into(), b"hello, this is not msgpack".to_vec()),
-        (
-            "an HTTP request as body".into(),
-            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
-        ),
-        ("nil".into(), b"\xc0".to_vec()),
+        case("empty body", b""),
+        case("a reserved marker", b"\xc1garbage"),
+        case("text", b"hello, this is not msgpack"),
+        case("an HTTP request as body", b"GET / HTTP/1.1\r\n\r\n"),
+        case("nil", b"\xc0"),
         // wrong envelope keys
-        (
-            "key objekt".into(),
-            b"\x82\xa6objekt\xc4\x01\xc0\xa2id\xa10".to_vec(),
-        ),
-        (
-            "a third key".into(),
-            b"\x83\xa6object\xc4\x01\xc0\xa2id\xa10\xa5extra\xc0".to_vec(),
-        ),
-        ("no id".into(), b"\x81\xa6object\xc4\x01\xc0".to_vec()),
-        (
-            "object twice".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa6object\xc4\x01\xc0".to_vec(),
-        ),
-        ("id twice".into(), b"\x82\xa2id\xa10\xa2id\xa11".to_vec()),
-        (
-            "an array, not a map".into(),
-            b"\x92\xc4\x01\xc0\xa10".to_vec(),
-        ),
-        (
-            "object is a str, not bin".into(),
-            b"\x82\xa6object\xa1x\xa2id\xa10".to_vec(),
-        ),
-        (
-            "an int key".into(),
-            b"\x82\x01\xc4\x01\xc0\xa2id\xa10".to_vec(),
-        ),
-        (
-            "bytes after the envelope".into(),
-            [&packet("0", b"\xc0")[..], b"\x00"].concat(),
-        ),
+        case("key objekt", b"\x82\xa6objekt\xc4\x01\xc0\xa2id\xa10"),
+        case("a third key", b"\x83\xa6object\xc4\x01\xc0\xa2id\xa10\xa5extra\xc0"),
+        case("no id", b"\x81\xa6object\xc4\x01\xc0"),
+        case("object twice", b"\x82\xa6object\xc4\x01\xc0\xa6object\xc4\x01\xc0"),
+        case("id twice", b"\x82\xa2id\xa10\xa2id\xa11"),
+        case("an array, not a map", b"\x92\xc4\x01\xc0\xa10"),
+        case("object is a str, not bin", b"\x82\xa6object\xa1x\xa2id\xa10"),
+        case("an int key", b"\x82\x01\xc4\x01\xc0\xa2id\xa10"),
+        case("bytes after the envelope", &[&packet("0", b"\xc0")[..], b"\x00"].concat()),
         // an id that is not a string
-        (
-            "id is an int".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa2id\x05".to_vec(),
-        ),
-        (
-            "id is nil".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa2id\xc0".to_vec(),
-        ),
-        (
-            "id is bin".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa2id\xc4\x010".to_vec(),
-        ),
-        (
-            "id is a list".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa2id\x91\xa10".to_vec(),
-        ),
-        (
-            "id is a float".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa2id\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00".to_vec(),
-        ),
+        case("id is an int", &with_id(b"\x05")),
+        case("id is nil", &with_id(b"\xc0")),
+        case("id is bin", &with_id(b"\xc4\x010")),
+        case("id is a list", &with_id(b"\x91\xa10")),
+        case("id is a float", &with_id(b"\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00")),
         // invalid UTF-8 in the id
-        (
-            "id with invalid bytes".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa2id\xa2\xff\xfe".to_vec(),
-        ),
-        (
-            "id with an overlong encoding".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa2id\xa2\xc0\x80".to_vec(),
-        ),
-        (
-            "id with a surrogate".into(),
-            b"\x82\xa6object\xc4\x01\xc0\xa2id\xa3\xed\xa0\x80".to_vec(),
-        ),
+        case("id with invalid bytes", &with_id(b"\xa2\xff\xfe")),
+        case("id with an overlong encoding", &with_id(b"\xa2\xc0\x80")),
+        case("id with a surrogate", &with_id(b"\xa3\xed\xa0\x80")),
         // invalid UTF-8 inside the object
-        (
-            "a str with invalid bytes".into(),
-            packet("0", b"\xa2\xff\xfe"),
-        ),
-        (
-            "a map key with invalid bytes".into(),
-            packet("0", b"\x81\xa2\xff\xfe\xc0"),
-        ),
-        (
-            "a surrogate in a list".into(),
-            packet("0", b"\x92\x01\xa3\xed\xa0\x80"),
-        ),
+        case("a str with invalid bytes", &packet("0", b"\xa2\xff\xfe")),
+        case("a map key with invalid bytes", &packet("0", b"\x81\xa2\xff\xfe\xc0")),
+        case("a surrogate in a list", &packet("0", b"\x92\x01\xa3\xed\xa0\x80")),
         // other malformed objects
-        ("an empty object".into(), packet("0", b"")),
-        ("a msgpack extension".into(), packet("0", b"\xd4\x01\x00")),
-        ("two values".into(), packet("0", b"\xc0\xc0")),
+        case("an empty object", &packet("0", b"")),
+        case("a msgpack extension", &packet("0", b"\xd4\x01\x00")),
+        case("two values", &packet("0", b"\xc0\xc0")),
     ];
     // every truncation of a good packet, and of the value inside one
     let object = mpc_pool::serial::encode_value(&(7u32, "seven", vec![1.5f64, 2.5], true))
@@ -119,8 +66,7 @@ fn malformed_bodies() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn malformed_packets_are_400_and_never_delivered() {
-    run(async {
-        let mut p = Pair::start(limits(), None).await;
+    attack(limits(), async |p| {
         let bodies = malformed_bodies();
         assert!(bodies.len() > 60);
         for (what, body) in &bodies {
@@ -132,14 +78,12 @@ fn malformed_packets_are_400_and_never_delivered() {
         let answer = raw::exchange(p.bob_addr, &p.post(&packet("control", b"\xa2ok"))).await;
         assert_one(&answer, 200, "a good packet");
         assert_eq!(p.received_raw("control").await, Value::from("ok"));
-        p.finish().await;
     });
 }
 
 #[test]
 fn declared_lengths_beyond_the_body_and_deep_nesting_are_400() {
-    run(async {
-        let mut p = Pair::start(limits(), None).await;
+    attack(limits(), async |p| {
         let pad = [0u8; 64];
         let cases: Vec<(&str, Vec<u8>)> = vec![
             // the packet's own bin declares 4 GiB - 1
@@ -229,6 +173,5 @@ fn declared_lengths_beyond_the_body_and_deep_nesting_are_400() {
             v = items.pop().expect("one item");
         }
         assert_eq!((depth, v), (256, Value::Nil));
-        p.finish().await;
     });
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use mpc_test_support::raw::{self, Ending, HANG_GUARD};
 use tokio::io::AsyncWriteExt;
 
-use crate::{assert_one, limits, run, Pair};
+use crate::{assert_one, attack, limits};
 
 /// An outsider's connection asking `GET /` with keep-alive every `period`
 /// (shorter than the header read timeout, so an idle keep-alive connection
@@ -51,8 +51,7 @@ async fn keep_alive_getter(
 
 #[test]
 fn outsiders_asking_get_with_keep_alive_cannot_hold_the_connection_slots() {
-    run(async {
-        let mut p = Pair::start(limits(), None).await;
+    attack(limits(), async |p| {
         // an unidentified request's answer closes its connection
         let answer = raw::exchange(p.bob_addr, b"GET / HTTP/1.1\r\nHost: bob\r\n\r\n").await;
         assert_one(&answer, 200, "GET with keep-alive");
@@ -95,14 +94,12 @@ fn outsiders_asking_get_with_keep_alive_cannot_hold_the_connection_slots() {
             closed >= answered,
             "every answer closed its connection: {closed} closes, {answered} answers"
         );
-        p.finish().await;
     });
 }
 
 #[test]
 fn hundreds_of_connections_that_never_finish_are_closed_and_good_traffic_gets_through() {
-    run(async {
-        let mut p = Pair::start(limits(), None).await;
+    attack(limits(), async |p| {
         let half: &'static [u8] = b"POST / HTTP/1.1\r\nHost: bob\r\nContent-Le";
         // 300 clients, 160 at a time (max_connections is 64): a third send
         // half a head, the others nothing at all
@@ -135,6 +132,5 @@ fn hundreds_of_connections_that_never_finish_are_closed_and_good_traffic_gets_th
         let last = closed_after.iter().flatten().max().copied().unwrap();
         eprintln!("300 idle connections: the last was closed after {last:?}");
         p.still_serving("300 idle connections").await;
-        p.finish().await;
     });
 }
