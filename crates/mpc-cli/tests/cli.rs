@@ -74,17 +74,18 @@ impl Proc {
                         return line;
                     }
                 }
-                Err(e) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    let stderr = self.take_stderr();
-                    panic!(
-                        "no line starting with {prefix:?} ({e:?}); stdout so far {:?}; stderr:\n{stderr}",
-                        self.stdout,
-                    );
-                }
+                Err(e) => self.fail(&format!("no line starting with {prefix:?} ({e:?})")),
             }
         }
+    }
+
+    /// Kills the process and fails the test with `why`, the stdout read so
+    /// far and all of stderr.
+    fn fail(&mut self, why: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let stderr = self.take_stderr();
+        panic!("{why}; stdout so far {:?}; stderr:\n{stderr}", self.stdout);
     }
 
     fn take_stderr(&mut self) -> String {
@@ -103,13 +104,7 @@ impl Proc {
                 break status;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let stderr = self.take_stderr();
-                panic!(
-                    "mpc did not exit within {WAIT:?}; stdout {:?}; stderr:\n{stderr}",
-                    self.stdout,
-                );
+                self.fail(&format!("mpc did not exit within {WAIT:?}"));
             }
             std::thread::sleep(Duration::from_millis(20));
         };
@@ -142,6 +137,18 @@ fn run<S: AsRef<str>>(args: &[S], input: &[u8]) -> (ExitStatus, String, String) 
         stdin.write_all(input).expect("write stdin");
     }
     p.finish()
+}
+
+/// Runs `mpc` with `args` (no input), which must fail saying `says` on
+/// stderr; returns its stdout.
+fn refused(args: &[&str], says: &str) -> String {
+    let (status, stdout, stderr) = run(args, b"");
+    assert!(!status.success(), "{args:?} succeeded: {stdout}");
+    assert!(
+        stderr.contains(says),
+        "{args:?}: expected {says:?} in {stderr}"
+    );
+    stdout
 }
 
 /// A fresh, empty directory under the target's temp dir.
@@ -190,23 +197,29 @@ fn tls_flags(dir: &Path, me: &str, pin: Option<&str>) -> Vec<String> {
     v
 }
 
-/// `mpc echo --count 6` and `mpc bench --count 6 --size 1000 --inflight 3`
-/// against it; both must exit 0 and the JSON line must add up.
-fn echo_and_bench(alice_tls: Vec<String>, bob_tls: Vec<String>, tls_word: &str) {
-    let bench_port = free_port();
-    let mut echo_args: Vec<String> = [
+/// The arguments of `mpc echo` as alice on an OS-assigned port, echoing
+/// `count` messages to bob at 127.0.0.1:`bob_port`.
+fn alice_echoing_to_bob(bob_port: u16, count: &str) -> Vec<String> {
+    [
         "echo",
         "--name",
         "alice",
         "--listen",
         "127.0.0.1:0",
         "--peer",
-        &format!("bob=127.0.0.1:{bench_port}"),
+        &format!("bob=127.0.0.1:{bob_port}"),
         "--count",
-        "6",
+        count,
     ]
     .map(str::to_owned)
-    .to_vec();
+    .to_vec()
+}
+
+/// `mpc echo --count 6` and `mpc bench --count 6 --size 1000 --inflight 3`
+/// against it; both must exit 0 and the JSON line must add up.
+fn echo_and_bench(alice_tls: Vec<String>, bob_tls: Vec<String>, tls_word: &str) {
+    let bench_port = free_port();
+    let mut echo_args = alice_echoing_to_bob(bench_port, "6");
     echo_args.extend(alice_tls);
     let mut echo = Proc::spawn(&echo_args);
     let ready = echo.wait_line("ready ");
@@ -376,18 +389,12 @@ fn certs_writes_files_and_refuses_to_overwrite() {
     let dir = temp_dir("certs");
     let out = dir.join("pki");
     let out_s = out.to_str().expect("utf-8 path");
-    let (status, stdout, stderr) = run(
-        &[
-            "certs",
-            "--parties",
-            "alice,bob,carol",
-            "--out",
-            out_s,
-            "--days",
-            "7",
-        ],
-        b"",
-    );
+    // certs for alice, bob and carol in `out`, with `extra` arguments
+    let certs = |extra: &[&str]| {
+        let args = ["certs", "--parties", "alice,bob,carol", "--out", out_s];
+        run(&[&args[..], extra].concat(), b"")
+    };
+    let (status, stdout, stderr) = certs(&["--days", "7"]);
     assert!(status.success(), "{stdout}{stderr}");
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .expect("read dir")
@@ -427,10 +434,7 @@ fn certs_writes_files_and_refuses_to_overwrite() {
     }
     let before = std::fs::read(out.join("alice.key")).expect("key");
 
-    let (status, _, stderr) = run(
-        &["certs", "--parties", "alice,bob,carol", "--out", out_s],
-        b"",
-    );
+    let (status, _, stderr) = certs(&[]);
     assert!(!status.success());
     assert!(
         stderr.contains("refusing to overwrite") && stderr.contains("--force"),
@@ -438,17 +442,7 @@ fn certs_writes_files_and_refuses_to_overwrite() {
     );
     assert_eq!(std::fs::read(out.join("alice.key")).expect("key"), before);
 
-    let (status, stdout, stderr) = run(
-        &[
-            "certs",
-            "--parties",
-            "alice,bob,carol",
-            "--out",
-            out_s,
-            "--force",
-        ],
-        b"",
-    );
+    let (status, stdout, stderr) = certs(&["--force"]);
     assert!(status.success(), "{stdout}{stderr}");
     assert_ne!(std::fs::read(out.join("alice.key")).expect("key"), before);
 
@@ -458,20 +452,14 @@ fn certs_writes_files_and_refuses_to_overwrite() {
         ("alice,Alice", "duplicate"),
         ("a/b", "only ASCII letters"),
     ] {
-        let (status, _, stderr) = run(&["certs", "--parties", parties, "--out", out_s], b"");
-        assert!(!status.success(), "{parties}");
-        assert!(stderr.contains(says), "{parties}: {stderr}");
+        refused(&["certs", "--parties", parties, "--out", out_s], says);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn bad_arguments_are_refused_clearly() {
-    let echo = |extra: &[&str]| {
-        let mut args = vec!["echo", "--name", "alice", "--listen", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
-        run(&args, b"")
-    };
+    let echo = ["echo", "--name", "alice", "--listen", "127.0.0.1:0"];
     for (extra, says) in [
         (&["--peer", "bob"][..], "expected NAME=HOST:PORT"),
         (&["--peer", "bob=127.0.0.1"], "has no port"),
@@ -535,28 +523,19 @@ fn bad_arguments_are_refused_clearly() {
             "loading TLS files",
         ),
     ] {
-        let (status, stdout, stderr) = echo(extra);
-        assert!(!status.success(), "{extra:?} succeeded: {stdout}");
-        assert!(
-            stderr.contains(says),
-            "{extra:?}: expected {says:?} in {stderr}"
-        );
+        let stdout = refused(&[&echo[..], extra].concat(), says);
         assert!(!stdout.contains("ready"), "{extra:?}: {stdout}");
     }
 
-    let bench = |extra: &[&str]| {
-        let mut args = vec![
-            "bench",
-            "--name",
-            "bob",
-            "--listen",
-            "127.0.0.1:0",
-            "--peer",
-            "alice=127.0.0.1:1",
-        ];
-        args.extend_from_slice(extra);
-        run(&args, b"")
-    };
+    let bench = [
+        "bench",
+        "--name",
+        "bob",
+        "--listen",
+        "127.0.0.1:0",
+        "--peer",
+        "alice=127.0.0.1:1",
+    ];
     for (extra, says) in [
         (&["--count", "1"][..], "--size"),
         (&["--size", "10"], "--count"),
@@ -576,12 +555,7 @@ fn bad_arguments_are_refused_clearly() {
             "--peer",
         ),
     ] {
-        let (status, stdout, stderr) = bench(extra);
-        assert!(!status.success(), "{extra:?} succeeded: {stdout}");
-        assert!(
-            stderr.contains(says),
-            "{extra:?}: expected {says:?} in {stderr}"
-        );
+        let stdout = refused(&[&bench[..], extra].concat(), says);
         assert!(stdout.is_empty(), "{extra:?}: {stdout}");
     }
 }
@@ -637,17 +611,7 @@ fn echo_relays_python_values_unchanged() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let bob_port = listener.local_addr().expect("addr").port();
     let count = values.len().to_string();
-    let mut echo = Proc::spawn(&[
-        "echo",
-        "--name",
-        "alice",
-        "--listen",
-        "127.0.0.1:0",
-        "--peer",
-        &format!("bob=127.0.0.1:{bob_port}"),
-        "--count",
-        &count,
-    ]);
+    let mut echo = Proc::spawn(&alice_echoing_to_bob(bob_port, &count));
     let ready = echo.wait_line("ready ");
     let echo_addr = ready
         .split_whitespace()
