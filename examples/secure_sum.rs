@@ -8,6 +8,8 @@
 //!
 //! Run: `cargo run -p mpc-examples --example secure_sum`
 
+mod logging;
+
 use anyhow::{ensure, Context, Result};
 use mpc_pool::{MemoryNetwork, Pool};
 
@@ -70,11 +72,7 @@ async fn party(pool: Pool, input: u64) -> Result<u64> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    logging::init();
 
     let names = ["alice", "bob", "carol"];
     let inputs = [12_345u64, 67_890, 424_242];

@@ -9,30 +9,43 @@
 //! party's certificate; then they exchange a few messages over HTTPS on
 //! 127.0.0.1 and print what they received.
 
+mod logging;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use mpc_pool::{BigInt, Pool, TlsConfig};
 
-fn tls(dir: &Path, me: &str, peer: &str) -> Result<TlsConfig> {
+/// Starts `me` over mutual TLS, listening on `listener`, with its one peer
+/// `peer` at `peer_addr`: `me`'s key and certificate, the CA and `peer`'s
+/// pinned certificate come from `dir`.
+async fn party(
+    dir: &Path,
+    me: &str,
+    listener: TcpListener,
+    peer: &str,
+    peer_addr: String,
+) -> Result<Pool> {
     let f = |n: &str| dir.join(n);
-    TlsConfig::from_pem_files(
+    let tls = TlsConfig::from_pem_files(
         f(&format!("{me}.key")),
         f(&format!("{me}.crt")),
         f("ca.crt"),
     )
     .and_then(|t| t.peer_certificate_file(peer, f(&format!("{peer}.crt"))))
-    .with_context(|| format!("loading {me}'s TLS files from {}", dir.display()))
+    .with_context(|| format!("loading {me}'s TLS files from {}", dir.display()))?;
+    Ok(Pool::builder(me)
+        .listener(listener)
+        .peer_at(peer, peer_addr)
+        .tls(tls)
+        .start()
+        .await?)
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    logging::init();
     let dir: PathBuf = std::env::args_os()
         .nth(1)
         .map(PathBuf::from)
@@ -43,18 +56,8 @@ async fn main() -> Result<()> {
     let lb = TcpListener::bind("127.0.0.1:0")?;
     let (aa, ba) = (la.local_addr()?.to_string(), lb.local_addr()?.to_string());
 
-    let alice = Pool::builder("alice")
-        .listener(la)
-        .peer_at("bob", ba)
-        .tls(tls(&dir, "alice", "bob")?)
-        .start()
-        .await?;
-    let bob = Pool::builder("bob")
-        .listener(lb)
-        .peer_at("alice", aa)
-        .tls(tls(&dir, "bob", "alice")?)
-        .start()
-        .await?;
+    let alice = party(&dir, "alice", la, "bob", ba).await?;
+    let bob = party(&dir, "bob", lb, "alice", aa).await?;
 
     let big: BigInt = "340282366920938463463374607431768211457".parse()?; // 2^128 + 1
     alice.send("bob", "hello over mutual TLS").await?;

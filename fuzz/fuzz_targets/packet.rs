@@ -5,8 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use mpc_serial::{
-    decode_value, encode_packet, encode_value, validate, BigInt, Bytes, DecodeLimits, NdArray,
-    Packet, Value,
+    decode_value, encode_packet, encode_value, validate, BigInt, Bytes, DecodeError, DecodeLimits,
+    NdArray, Packet, Value,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -14,15 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let limits = DecodeLimits::default();
 
     if let Ok(packet) = Packet::decode(body.clone()) {
-        let checked = packet.validate(&limits);
         let value = packet.value();
-        assert_eq!(
-            checked.err(),
-            value.as_ref().err().cloned(),
-            "validate and value() disagree"
-        );
-        if let Ok(v) = value {
-            round_trip(&v);
+        if let Some(v) = agreed(packet.validate(&limits), value, "validate and value()") {
             // the whole packet, too
             let again = encode_packet(&packet.id, &v).expect("a decoded value encodes");
             let p2 = Packet::decode(again).expect("an encoded packet decodes");
@@ -37,17 +30,27 @@ fuzz_target!(|data: &[u8]| {
 
     // the same bytes as a bare object, so that mutations reach the value
     // decoder without having to keep the envelope intact
-    let checked = validate(data, &limits);
     let value = decode_value(&body);
+    agreed(validate(data, &limits), value, "validate and decode_value");
+});
+
+/// The decoded value, once the validator's verdict `checked` agrees with
+/// the decoder's (the same error, or none; `what` names the two) and the
+/// value round-trips (see [`round_trip`]).
+fn agreed(
+    checked: Result<(), DecodeError>,
+    value: Result<Value, DecodeError>,
+    what: &str,
+) -> Option<Value> {
     assert_eq!(
         checked.err(),
         value.as_ref().err().cloned(),
-        "validate and decode_value disagree"
+        "{what} disagree"
     );
-    if let Ok(v) = value {
-        round_trip(&v);
-    }
-});
+    let v = value.ok()?;
+    round_trip(&v);
+    Some(v)
+}
 
 /// encode(decode(encode(v))) == encode(v)
 fn round_trip(v: &Value) {

@@ -17,7 +17,7 @@ impl Harness for HttpHarness {
 
     async fn start(&self, names: &[&str], inboxes: Vec<SharedInbox>) -> Vec<HttpTransport> {
         let pki = self.tls.then(|| common::Pki::new("compliance CA", names));
-        let ls = common::listeners(names.len());
+        let ls = mpc_test_support::listeners(names.len());
         let addrs: Vec<String> = ls.iter().map(|(_, a)| a.clone()).collect();
         let mut out = Vec::new();
         for ((i, name), ((l, _), inbox)) in

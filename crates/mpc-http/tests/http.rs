@@ -3,23 +3,39 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use mpc_http::{HttpConfig, HttpTransport, ServerLimits};
+use mpc_test_support::{listeners, raw};
 use mpc_transport::compliance::RecordingInbox;
 use mpc_transport::{Transport, TransportError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The 5.0.4 packet of "Hello!" with id "0".
 const HELLO: &[u8] = b"\x82\xa6object\xc4\x07\xa6Hello!\xa2id\xa10";
 
+/// The cookie of alice's requests (her port).
+const ALICE: &str = "server_port=18001";
+
 struct Server {
     transport: HttpTransport,
     inbox: Arc<RecordingInbox>,
-    addr: String,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Sends `request` raw; returns the status and body of the answer.
+    async fn raw(&self, request: &[u8]) -> (u16, String) {
+        raw::request(self.addr, request).await
+    }
+
+    /// POSTs [`HELLO`] with `cookie` (if any) and `extra` header lines;
+    /// returns the status of the answer.
+    async fn hello(&self, cookie: Option<&str>, extra: &str) -> u16 {
+        self.raw(&raw::post(cookie, extra, HELLO)).await.0
+    }
 }
 
 /// A server "bob" whose one peer "alice" is at 127.0.0.1:`alice_port`.
@@ -30,7 +46,7 @@ async fn server(alice_port: u16, limits: ServerLimits) -> Server {
         .limits(limits)
         .retry_window(Duration::from_secs(1));
     let transport = HttpTransport::start(cfg, inbox.shared()).await.unwrap();
-    let addr = transport.local_addr().to_string();
+    let addr = transport.local_addr();
     Server {
         transport,
         inbox,
@@ -38,41 +54,10 @@ async fn server(alice_port: u16, limits: ServerLimits) -> Server {
     }
 }
 
-/// Sends raw request bytes, returns (status, body).
-async fn raw(addr: &str, request: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(request).await.unwrap();
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-    (status, body)
-}
-
-fn post(cookie: Option<&str>, extra: &str, body: &[u8]) -> Vec<u8> {
-    let mut r = format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(c) = cookie {
-        r.push_str(&format!("Cookie: {c}\r\n"));
-    }
-    r.push_str(extra);
-    r.push_str("\r\n");
-    let mut r = r.into_bytes();
-    r.extend_from_slice(body);
-    r
-}
-
 #[tokio::test]
 async fn accepts_a_python_style_post() {
     let s = server(18001, ServerLimits::default()).await;
-    let (status, body) = raw(&s.addr, &post(Some("server_port=18001"), "", HELLO)).await;
+    let (status, body) = s.raw(&raw::post(Some(ALICE), "", HELLO)).await;
     assert_eq!((status, body.as_str()), (200, "Message received"));
     assert_eq!(
         s.inbox.received(),
@@ -84,11 +69,9 @@ async fn accepts_a_python_style_post() {
 #[tokio::test]
 async fn get_answers_connection_working() {
     let s = server(18001, ServerLimits::default()).await;
-    let (status, body) = raw(
-        &s.addr,
-        b"GET /anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .await;
+    let (status, body) = s
+        .raw(b"GET /anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
     assert_eq!((status, body.as_str()), (200, "Connection working (GET)"));
 }
 
@@ -96,29 +79,15 @@ async fn get_answers_connection_working() {
 async fn refusals_have_the_right_status_and_deliver_nothing() {
     let s = server(18001, ServerLimits::default()).await;
     // no cookie
-    assert_eq!(raw(&s.addr, &post(None, "", HELLO)).await.0, 400);
+    assert_eq!(s.hello(None, "").await, 400);
     // a cookie that is not a port, or two different ones
+    assert_eq!(s.hello(Some("server_port=x"), "").await, 400);
     assert_eq!(
-        raw(&s.addr, &post(Some("server_port=x"), "", HELLO))
-            .await
-            .0,
-        400
-    );
-    assert_eq!(
-        raw(
-            &s.addr,
-            &post(
-                Some("server_port=18001"),
-                "Cookie: server_port=18002\r\n",
-                HELLO
-            )
-        )
-        .await
-        .0,
+        s.hello(Some(ALICE), "Cookie: server_port=18002\r\n").await,
         400
     );
     // a port that is not a peer's
-    let (st, body) = raw(&s.addr, &post(Some("server_port=9"), "", HELLO)).await;
+    let (st, body) = s.raw(&raw::post(Some("server_port=9"), "", HELLO)).await;
     assert_eq!(
         (st, body.as_str()),
         (401, "Server did not recognize sender.")
@@ -126,15 +95,10 @@ async fn refusals_have_the_right_status_and_deliver_nothing() {
     // (undecodable packets are refused by the pool's inbox: tested with the pool)
     // a Content-Length that is not a number
     let req = b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: server_port=18001\r\nContent-Length: abc\r\n\r\n";
-    assert_eq!(raw(&s.addr, req).await.0, 400);
+    assert_eq!(s.raw(req).await.0, 400);
     assert!(s.inbox.is_empty());
     // the server still serves good traffic
-    assert_eq!(
-        raw(&s.addr, &post(Some("server_port=18001"), "", HELLO))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(s.hello(Some(ALICE), "").await, 200);
     assert_eq!(s.inbox.len(), 1);
 }
 
@@ -144,7 +108,7 @@ async fn body_over_the_limit_is_413() {
     let s = server(18001, limits).await;
     // declared too large: refused before reading
     let req = b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: server_port=18001\r\nContent-Length: 4294967296\r\n\r\n";
-    assert_eq!(raw(&s.addr, req).await.0, 413);
+    assert_eq!(s.raw(req).await.0, 413);
     // chunked, growing past the limit while read
     let mut req = b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: server_port=18001\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..3 {
@@ -153,7 +117,7 @@ async fn body_over_the_limit_is_413() {
         req.extend_from_slice(b"\r\n");
     }
     req.extend_from_slice(b"0\r\n\r\n");
-    assert_eq!(raw(&s.addr, &req).await.0, 413);
+    assert_eq!(s.raw(&req).await.0, 413);
     assert!(s.inbox.is_empty());
 }
 
@@ -162,44 +126,24 @@ async fn conflicting_id_is_409_and_retry_with_token_is_not_delivered_twice() {
     let s = server(18001, ServerLimits::default()).await;
     s.inbox
         .reject_with(Some(mpc_transport::Rejection::Conflict { id: "0".into() }));
-    assert_eq!(
-        raw(&s.addr, &post(Some("server_port=18001"), "", HELLO))
-            .await
-            .0,
-        409
-    );
+    assert_eq!(s.hello(Some(ALICE), "").await, 409);
     s.inbox.reject_with(None);
     let tok = "x-mpc-delivery: 00ff-1\r\n";
-    assert_eq!(
-        raw(&s.addr, &post(Some("server_port=18001"), tok, HELLO))
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        raw(&s.addr, &post(Some("server_port=18001"), tok, HELLO))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(s.hello(Some(ALICE), tok).await, 200);
+    assert_eq!(s.hello(Some(ALICE), tok).await, 200);
     assert_eq!(
         s.inbox.len(),
         1,
         "a retry with the same token was delivered twice"
     );
     let other = "x-mpc-delivery: 00ff-2\r\n";
-    assert_eq!(
-        raw(&s.addr, &post(Some("server_port=18001"), other, HELLO))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(s.hello(Some(ALICE), other).await, 200);
     assert_eq!(s.inbox.len(), 2);
 }
 
 #[tokio::test]
 async fn sender_waits_for_a_peer_that_starts_later() {
-    let ls = common::listeners(2);
+    let ls = listeners(2);
     let (la, aa) = (&ls[0].0, ls[0].1.clone());
     let bob_addr = ls[1].1.clone();
     let a_inbox = Arc::new(RecordingInbox::new());
@@ -239,7 +183,7 @@ async fn sender_waits_for_a_peer_that_starts_later() {
 
 #[tokio::test]
 async fn unreachable_peer_is_a_clear_error_naming_it() {
-    let ls = common::listeners(2);
+    let ls = listeners(2);
     let dead = ls[1].1.clone();
     drop(ls.into_iter().nth(1));
     let inbox = Arc::new(RecordingInbox::new());
@@ -272,8 +216,7 @@ async fn plain_client_against_tls_server_delivers_nothing() {
     )
     .await
     .unwrap();
-    let addr = bob.local_addr().to_string();
-    let (status, _) = raw(&addr, &post(Some("server_port=18001"), "", HELLO)).await;
+    let (status, _) = raw::request(bob.local_addr(), &raw::post(Some(ALICE), "", HELLO)).await;
     assert_ne!(status, 200);
     assert!(inbox.is_empty());
 }

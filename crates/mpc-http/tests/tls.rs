@@ -16,6 +16,35 @@ fn read(name: &str) -> Vec<u8> {
     std::fs::read(fixture(name)).expect("fixture")
 }
 
+/// The Python package's party_0: its key and certificate, and the CA
+/// bundle, loaded from their files.
+fn party_0_files() -> Result<TlsConfig, TlsError> {
+    TlsConfig::from_pem_files(
+        fixture("party_0.pem"),
+        fixture("party_0.crt"),
+        fixture("ca-combined.crt"),
+    )
+}
+
+/// The same three files' contents: (key, certificate, CA bundle).
+fn party_0_pem() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    (
+        read("party_0.pem"),
+        read("party_0.crt"),
+        read("ca-combined.crt"),
+    )
+}
+
+/// The error of pinning `pem` as party_1's certificate in party_0's
+/// settings.
+fn pinning_party_1(pem: &[u8]) -> TlsError {
+    let (key, cert, ca) = party_0_pem();
+    TlsConfig::from_pem(&key, &cert, &ca)
+        .expect("config")
+        .peer_certificate_pem("party_1", pem)
+        .expect_err("not a certificate")
+}
+
 /// A scratch directory for hand-made files, removed on drop.
 struct Scratch(PathBuf);
 
@@ -41,14 +70,10 @@ impl Drop for Scratch {
 
 #[test]
 fn python_test_certificates_load_from_files() {
-    let config = TlsConfig::from_pem_files(
-        fixture("party_0.pem"),
-        fixture("party_0.crt"),
-        fixture("ca-combined.crt"),
-    )
-    .expect("party_0 config")
-    .peer_certificate_file("party_1", fixture("party_1.crt"))
-    .expect("pin party_1");
+    let config = party_0_files()
+        .expect("party_0 config")
+        .peer_certificate_file("party_1", fixture("party_1.crt"))
+        .expect("pin party_1");
     let debug = format!("{config:?}");
     assert!(debug.contains("CN=party_0 (ca-intermediate:2)"), "{debug}");
     assert!(debug.contains("party_1"), "{debug}");
@@ -78,14 +103,10 @@ fn missing_file_names_the_path() {
     }
     assert!(err.to_string().contains("does-not-exist.pem"), "{err}");
 
-    let err = TlsConfig::from_pem_files(
-        fixture("party_0.pem"),
-        fixture("party_0.crt"),
-        fixture("ca-combined.crt"),
-    )
-    .expect("config")
-    .peer_certificate_file("party_1", &missing)
-    .expect_err("missing peer certificate");
+    let err = party_0_files()
+        .expect("config")
+        .peer_certificate_file("party_1", &missing)
+        .expect_err("missing peer certificate");
     assert!(matches!(err, TlsError::Read { .. }), "{err:?}");
 }
 
@@ -112,9 +133,7 @@ fn key_file_without_a_key() {
 
 #[test]
 fn inputs_without_certificates() {
-    let key = read("party_0.pem");
-    let cert = read("party_0.crt");
-    let ca = read("ca-combined.crt");
+    let (key, cert, ca) = party_0_pem();
     let err = TlsConfig::from_pem(&key, &key, &ca).expect_err("no certificate");
     assert!(
         matches!(&err, TlsError::NoCertificate { what } if what == "certificate chain"),
@@ -125,18 +144,13 @@ fn inputs_without_certificates() {
         matches!(&err, TlsError::NoCertificate { what } if what == "CA bundle"),
         "{err:?}"
     );
-    let err = TlsConfig::from_pem(&key, &cert, &ca)
-        .expect("config")
-        .peer_certificate_pem("party_1", &key)
-        .expect_err("no certificate");
+    let err = pinning_party_1(&key);
     assert!(matches!(err, TlsError::NoCertificate { .. }), "{err:?}");
 }
 
 #[test]
 fn malformed_pem_and_der() {
-    let key = read("party_0.pem");
-    let cert = read("party_0.crt");
-    let ca = read("ca-combined.crt");
+    let (key, cert, ca) = party_0_pem();
 
     let broken_base64 = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
     let err = TlsConfig::from_pem(&key, broken_base64, &ca).expect_err("bad base64");
@@ -148,24 +162,22 @@ fn malformed_pem_and_der() {
 
     // Valid PEM around bytes that are no certificate.
     let not_der = b"-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n";
-    let err = TlsConfig::from_pem(&key, not_der, &ca).expect_err("not DER");
-    assert!(
-        matches!(err, TlsError::InvalidCertificate { .. }),
-        "{err:?}"
-    );
-    let err = TlsConfig::from_pem(&key, &cert, not_der).expect_err("not DER");
-    assert!(
-        matches!(err, TlsError::InvalidCertificate { .. }),
-        "{err:?}"
-    );
-    let err = TlsConfig::from_pem(&key, &cert, &ca)
-        .expect("config")
-        .peer_certificate_pem("party_1", not_der)
-        .expect_err("not DER");
-    assert!(
-        matches!(err, TlsError::InvalidCertificate { .. }),
-        "{err:?}"
-    );
+    for (what, err) in [
+        (
+            "as the certificate",
+            TlsConfig::from_pem(&key, not_der, &ca).expect_err("not DER"),
+        ),
+        (
+            "as the CA bundle",
+            TlsConfig::from_pem(&key, &cert, not_der).expect_err("not DER"),
+        ),
+        ("as a pinned certificate", pinning_party_1(not_der)),
+    ] {
+        assert!(
+            matches!(err, TlsError::InvalidCertificate { .. }),
+            "{what}: {err:?}"
+        );
+    }
 
     let broken_key = b"-----BEGIN PRIVATE KEY-----\naGVsbG8gd29ybGQ=\n-----END PRIVATE KEY-----\n";
     let err = TlsConfig::from_pem(broken_key, &cert, &ca).expect_err("not a key");
@@ -232,12 +244,7 @@ fn a_non_ca_certificate_in_the_ca_bundle_file_is_refused_by_name() {
 
     // The Python package's bundle itself (a root and an intermediate, both
     // CA:TRUE with keyCertSign) loads.
-    TlsConfig::from_pem_files(
-        fixture("party_0.pem"),
-        fixture("party_0.crt"),
-        fixture("ca-combined.crt"),
-    )
-    .expect("the Python bundle");
+    party_0_files().expect("the Python bundle");
 }
 
 #[test]
@@ -253,16 +260,12 @@ fn key_and_certificate_must_match() {
 
 #[test]
 fn a_peer_certificate_configured_twice() {
-    let err = TlsConfig::from_pem_files(
-        fixture("party_0.pem"),
-        fixture("party_0.crt"),
-        fixture("ca-combined.crt"),
-    )
-    .expect("config")
-    .peer_certificate_file("party_1", fixture("party_1.crt"))
-    .expect("first pin")
-    .peer_certificate_file("party_1", fixture("party_1.crt"))
-    .expect_err("second pin");
+    let err = party_0_files()
+        .expect("config")
+        .peer_certificate_file("party_1", fixture("party_1.crt"))
+        .expect("first pin")
+        .peer_certificate_file("party_1", fixture("party_1.crt"))
+        .expect_err("second pin");
     assert!(
         matches!(&err, TlsError::DuplicatePeerCertificate { peer } if peer == "party_1"),
         "{err:?}"

@@ -1,15 +1,14 @@
 //! Reliability under network faults, over real sockets on 127.0.0.1:
 //! nothing lost, nothing duplicated, failures reach the sender named.
 
-mod common;
-
 use std::net::TcpListener;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::proxy::{Options, Proxy, Tally};
-use mpc_pool::Pool;
+use mpc_pool::{PeerStats, Pool};
+use mpc_test_support::proxy::{Options, Proxy, Tally};
+use mpc_test_support::{error_chain, listener};
 
 /// alice and bob, each reaching the other only through a faulty proxy.
 async fn pair_through_proxies(broken_percent: u64, window: Duration) -> (Pool, Pool, Proxy, Proxy) {
@@ -32,47 +31,26 @@ async fn pair_with(
     window: Duration,
     stall: Option<Duration>,
 ) -> (Pool, Pool, Proxy, Proxy) {
-    let (la, lb) = (
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-    );
-    let (aa, ba) = (
-        la.local_addr().unwrap().to_string(),
-        lb.local_addr().unwrap().to_string(),
-    );
-    let to_bob = Proxy::start_with(
-        ba,
-        Options {
-            seed: 0xB0B,
-            ..options
-        },
-    )
-    .await;
-    let to_alice = Proxy::start_with(
-        aa,
-        Options {
-            seed: 0xA11CE,
-            ..options
-        },
-    )
-    .await;
-    // each party advertises the port of the proxy in front of it
-    let mut alice = Pool::builder("alice")
-        .listener(la)
-        .advertised_port(to_alice.port())
-        .peer_at("bob", to_bob.addr.clone())
-        .retry_window(window)
-        .timeout(Some(Duration::from_secs(120)));
-    let mut bob = Pool::builder("bob")
-        .listener(lb)
-        .advertised_port(to_bob.port())
-        .peer_at("alice", to_alice.addr.clone())
-        .retry_window(window)
-        .timeout(Some(Duration::from_secs(120)));
-    if let Some(stall) = stall {
-        alice = alice.stall_timeout(stall);
-        bob = bob.stall_timeout(stall);
-    }
+    let ((la, aa), (lb, ba)) = (listener(), listener());
+    let proxy = |upstream: String, seed| Proxy::start_with(upstream, Options { seed, ..options });
+    let to_bob = proxy(ba, 0xB0B).await;
+    let to_alice = proxy(aa, 0xA11CE).await;
+    // each party advertises the port of the proxy in front of it, and
+    // reaches its peer through the other proxy
+    let party = |name: &str, l, in_front: &Proxy, peer: &str, via: &Proxy| {
+        let b = Pool::builder(name)
+            .listener(l)
+            .advertised_port(in_front.port())
+            .peer_at(peer, via.addr.clone())
+            .retry_window(window)
+            .timeout(Some(Duration::from_secs(120)));
+        match stall {
+            Some(stall) => b.stall_timeout(stall),
+            None => b,
+        }
+    };
+    let alice = party("alice", la, &to_alice, "bob", &to_bob);
+    let bob = party("bob", lb, &to_bob, "alice", &to_alice);
     (
         alice.start().await.unwrap(),
         bob.start().await.unwrap(),
@@ -106,27 +84,39 @@ async fn recv_many(pool: Pool, peer: &'static str, n: u64) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_third_of_connections_broken_and_everything_arrives_exactly_once() {
-    let (alice, bob, to_bob, to_alice) = pair_through_proxies(33, Duration::from_secs(60)).await;
-    const N: u64 = 1000;
+/// alice and bob send each other `n` numbered messages, and each receives
+/// all of the other's, at the same time.
+async fn both_ways(alice: &Pool, bob: &Pool, n: u64) {
     let tasks = vec![
-        tokio::spawn(send_many(alice.clone(), "bob", N)),
-        tokio::spawn(send_many(bob.clone(), "alice", N)),
-        tokio::spawn(recv_many(alice.clone(), "bob", N)),
-        tokio::spawn(recv_many(bob.clone(), "alice", N)),
+        tokio::spawn(send_many(alice.clone(), "bob", n)),
+        tokio::spawn(send_many(bob.clone(), "alice", n)),
+        tokio::spawn(recv_many(alice.clone(), "bob", n)),
+        tokio::spawn(recv_many(bob.clone(), "alice", n)),
     ];
     for t in tasks {
         t.await.unwrap();
     }
+}
+
+/// Shuts `pool` down, asserts nothing was filed twice (nothing is left
+/// unread), and returns the stats of its one peer.
+async fn shut_down_without_duplicates(pool: &Pool) -> PeerStats {
+    let report = pool.shutdown().await;
+    assert!(
+        report.unread.is_empty(),
+        "a duplicate was filed: {:?}",
+        report.unread
+    );
+    report.stats[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_of_connections_broken_and_everything_arrives_exactly_once() {
+    let (alice, bob, to_bob, to_alice) = pair_through_proxies(33, Duration::from_secs(60)).await;
+    const N: u64 = 1000;
+    both_ways(&alice, &bob, N).await;
     for (pool, proxy) in [(&alice, &to_bob), (&bob, &to_alice)] {
-        let report = pool.shutdown().await;
-        assert!(
-            report.unread.is_empty(),
-            "a duplicate was filed: {:?}",
-            report.unread
-        );
-        let s = &report.stats[0];
+        let s = shut_down_without_duplicates(pool).await;
         assert_eq!((s.messages_sent, s.messages_received), (N, N));
         eprintln!("faults dealt by the proxy: {:?}", proxy.tally);
         // the faults really happened, on about a third of connections
@@ -234,18 +224,6 @@ async fn stalled_connections_get_closed(tally: &Tally) {
     }
 }
 
-/// The error and its causes, as one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut s = err.to_string();
-    let mut src = err.source();
-    while let Some(e) = src {
-        s.push_str(": ");
-        s.push_str(&e.to_string());
-        src = e.source();
-    }
-    s
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_eaten_on_every_fourth_connection_and_everything_arrives_exactly_once() {
     // a middlebox that forwards requests but swallows the responses of
@@ -263,20 +241,10 @@ async fn responses_eaten_on_every_fourth_connection_and_everything_arrives_exact
     )
     .await;
     const N: u64 = 200;
-    let tasks = vec![
-        tokio::spawn(send_many(alice.clone(), "bob", N)),
-        tokio::spawn(send_many(bob.clone(), "alice", N)),
-        tokio::spawn(recv_many(alice.clone(), "bob", N)),
-        tokio::spawn(recv_many(bob.clone(), "alice", N)),
-    ];
     // a hang guard only: the old client needed a minute per stalled batch
-    tokio::time::timeout(Duration::from_secs(240), async {
-        for t in tasks {
-            t.await.unwrap();
-        }
-    })
-    .await
-    .expect("sends hung on stalled exchanges");
+    tokio::time::timeout(Duration::from_secs(240), both_ways(&alice, &bob, N))
+        .await
+        .expect("sends hung on stalled exchanges");
     for proxy in [&to_bob, &to_alice] {
         let t = &proxy.tally;
         eprintln!("connections dealt by the proxy: {t:?}");
@@ -287,13 +255,7 @@ async fn responses_eaten_on_every_fourth_connection_and_everything_arrives_exact
         stalled_connections_get_closed(t).await;
     }
     for pool in [&alice, &bob] {
-        let report = pool.shutdown().await;
-        assert!(
-            report.unread.is_empty(),
-            "a duplicate was filed: {:?}",
-            report.unread
-        );
-        let s = &report.stats[0];
+        let s = shut_down_without_duplicates(pool).await;
         assert_eq!((s.messages_sent, s.messages_received), (N, N));
     }
 }
@@ -326,8 +288,7 @@ async fn sixteen_mib_over_a_20_mbit_path_are_never_cut() {
     // one connection, one attempt: nothing was cut and sent again
     assert_eq!(to_bob.tally.total(), 1, "{:?}", to_bob.tally);
     alice.shutdown().await;
-    let report = bob.shutdown().await;
-    assert!(report.unread.is_empty());
+    shut_down_without_duplicates(&bob).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,7 +311,7 @@ async fn a_path_that_stalls_every_exchange_fails_the_send_stating_attempts_and_t
     let took = started.elapsed();
     assert!(err.is_transport(), "{err}");
     assert_eq!(err.peer(), Some("bob"));
-    let text = chain(&err);
+    let text = error_chain(&err);
     eprintln!("{text}");
     assert!(text.contains("stalled"), "{text}");
     // "... (gave up after N attempts in X s; retry window 2 s)"
@@ -384,11 +345,8 @@ async fn a_path_that_stalls_every_exchange_fails_the_send_stating_attempts_and_t
     // the peer had the message all along, and filed it once
     assert_eq!(bob.recv::<u64>("alice").await.unwrap(), 7);
     alice.shutdown().await;
-    let report = bob.shutdown().await;
-    assert!(
-        report.unread.is_empty(),
-        "a duplicate was filed: {:?}",
-        report.unread
+    assert_eq!(
+        shut_down_without_duplicates(&bob).await.messages_received,
+        1
     );
-    assert_eq!(report.stats[0].messages_received, 1);
 }

@@ -1,22 +1,12 @@
 //! Pools over real sockets on 127.0.0.1 with OS-assigned ports: plain HTTP
 //! and mutual TLS, two and three parties.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use mpc_http::certs::{self, Bundle};
 use mpc_pool::{BigInt, Pool, TlsConfig, Value};
+use mpc_test_support::{listeners, raw};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn listeners(n: usize) -> Vec<(TcpListener, String)> {
-    (0..n)
-        .map(|_| {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let a = l.local_addr().unwrap().to_string();
-            (l, a)
-        })
-        .collect()
-}
 
 fn pki(names: &[&str]) -> Bundle {
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
@@ -176,24 +166,6 @@ async fn wrong_pinned_certificate_fails() {
     assert_eq!(pools[1].shutdown().await.stats[0].messages_received, 0);
 }
 
-/// Raw request helper.
-async fn raw(addr: std::net::SocketAddr, req: &[u8]) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(req).await.unwrap();
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (
-        status,
-        text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_packet_is_400_and_the_pool_keeps_serving() {
     let pools = start(&["alice", "bob"], |_| None).await;
@@ -204,13 +176,8 @@ async fn undecodable_packet_is_400_and_the_pool_keeps_serving() {
         b"\x82\xa6object\xc4\x07",
         b"\x82\xa6object\xc4\x01\xc0\xa2id\x05",
     ] {
-        let mut req = format!(
-            "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: server_port={alice_port}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        req.extend_from_slice(body);
-        let (status, text) = raw(bob, &req).await;
+        let req = raw::post(Some(&format!("server_port={alice_port}")), "", body);
+        let (status, text) = raw::request(bob, &req).await;
         assert_eq!(status, 400, "{text}");
         assert!(
             text.starts_with("Failed processing received message"),

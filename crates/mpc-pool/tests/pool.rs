@@ -2,40 +2,57 @@
 
 use std::time::Duration;
 
-use mpc_pool::{BigInt, BufferLimits, MemoryNetwork, Pool, PyClass, Tagged, Value};
+use mpc_pool::{BigInt, BufferLimits, MemoryNetwork, Pool, PoolBuilder, PyClass, Tagged, Value};
 use serde::{Deserialize, Serialize};
 
-async fn pair(net: &MemoryNetwork) -> (Pool, Pool) {
+/// alice and bob on a network of their own.
+async fn pair() -> (Pool, Pool) {
+    pair_with(|b| b).await
+}
+
+/// alice and bob on a network of their own, bob's builder passed through
+/// `bob` first.
+async fn pair_with(bob: impl FnOnce(PoolBuilder) -> PoolBuilder) -> (Pool, Pool) {
+    let net = MemoryNetwork::new();
     let a = Pool::builder("alice")
         .peer("bob")
-        .start_in_memory(net)
+        .start_in_memory(&net)
         .await
         .unwrap();
-    let b = Pool::builder("bob")
-        .peer("alice")
-        .start_in_memory(net)
+    let b = bob(Pool::builder("bob").peer("alice"))
+        .start_in_memory(&net)
         .await
         .unwrap();
     (a, b)
 }
 
-async fn trio(net: &MemoryNetwork) -> [Pool; 3] {
+/// alice, bob and carol on a network of their own.
+async fn trio() -> [Pool; 3] {
+    let net = MemoryNetwork::new();
     let names = ["alice", "bob", "carol"];
     let mut out = Vec::new();
     for me in names {
-        let mut b = Pool::builder(me);
-        for p in names.iter().filter(|p| **p != me) {
-            b = b.peer(*p);
-        }
-        out.push(b.start_in_memory(net).await.unwrap());
+        let others: Vec<&str> = names.into_iter().filter(|p| *p != me).collect();
+        out.push(knowing(me, &others).start_in_memory(&net).await.unwrap());
     }
     out.try_into().unwrap()
 }
 
+/// `b`'s next receive from alice, with `timeout`, which must time out.
+async fn times_out(b: &Pool, timeout: Duration) -> mpc_pool::Error {
+    let err = b.recv::<i32>("alice").timeout(timeout).await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    err
+}
+
+/// The builder of `me`, knowing `peers`.
+fn knowing(me: &str, peers: &[&str]) -> PoolBuilder {
+    peers.iter().fold(Pool::builder(me), |b, p| b.peer(*p))
+}
+
 #[tokio::test]
 async fn send_and_recv_typed_with_automatic_ids() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     // receive registered before the send, and sends before receives
     let early = b.arecv::<String>("alice");
     a.send("bob", "first").await.unwrap();
@@ -54,8 +71,7 @@ async fn send_and_recv_typed_with_automatic_ids() {
 
 #[tokio::test]
 async fn receives_are_matched_by_id_not_arrival_order() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     // three receives registered first: ids "0", "1", "2" by call order
     let r0 = b.recv::<i32>("alice");
     let r1 = b.recv::<i32>("alice");
@@ -75,8 +91,7 @@ async fn receives_are_matched_by_id_not_arrival_order() {
 
 #[tokio::test]
 async fn custom_ids_advance_the_counters_like_python() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     a.send("bob", &"auto0").await.unwrap(); // id "0"
     a.send_with_id("bob", "custom", &"c").await.unwrap(); // counter -> 2
     a.send("bob", &"auto2").await.unwrap(); // id "2"
@@ -99,8 +114,7 @@ async fn custom_ids_advance_the_counters_like_python() {
 
 #[tokio::test]
 async fn second_message_with_waiting_id_is_refused_and_first_kept() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     a.send_with_id("bob", "x", &1).await.unwrap();
     let err = a.send_with_id("bob", "x", &2).await.unwrap_err();
     assert!(err.is_rejected(), "{err}");
@@ -114,21 +128,13 @@ async fn second_message_with_waiting_id_is_refused_and_first_kept() {
 
 #[tokio::test]
 async fn buffer_is_bounded_per_peer() {
-    let net = MemoryNetwork::new();
-    let a = Pool::builder("alice")
-        .peer("bob")
-        .start_in_memory(&net)
-        .await
-        .unwrap();
-    let b = Pool::builder("bob")
-        .peer("alice")
-        .buffer_limits(BufferLimits {
+    let (a, b) = pair_with(|b| {
+        b.buffer_limits(BufferLimits {
             max_messages: 3,
             max_bytes: 1 << 20,
         })
-        .start_in_memory(&net)
-        .await
-        .unwrap();
+    })
+    .await;
     for i in 0..3 {
         a.send("bob", &i).await.unwrap();
     }
@@ -144,14 +150,8 @@ async fn buffer_is_bounded_per_peer() {
 
 #[tokio::test(start_paused = true)]
 async fn timeout_names_peer_and_id() {
-    let net = MemoryNetwork::new();
-    let (_a, b) = pair(&net).await;
-    let err = b
-        .recv::<i32>("alice")
-        .timeout(Duration::from_secs(2))
-        .await
-        .unwrap_err();
-    assert!(err.is_timeout());
+    let (_a, b) = pair().await;
+    let err = times_out(&b, Duration::from_secs(2)).await;
     assert_eq!(err.peer(), Some("alice"));
     assert_eq!(err.message_id(), Some("0"));
     let text = err.to_string();
@@ -160,18 +160,7 @@ async fn timeout_names_peer_and_id() {
 
 #[tokio::test(start_paused = true)]
 async fn pool_default_timeout_applies() {
-    let net = MemoryNetwork::new();
-    let _a = Pool::builder("alice")
-        .peer("bob")
-        .start_in_memory(&net)
-        .await
-        .unwrap();
-    let b = Pool::builder("bob")
-        .peer("alice")
-        .timeout(Some(Duration::from_millis(500)))
-        .start_in_memory(&net)
-        .await
-        .unwrap();
+    let (_a, b) = pair_with(|b| b.timeout(Some(Duration::from_millis(500)))).await;
     let start = tokio::time::Instant::now();
     let err = b.recv::<i32>("alice").await.unwrap_err();
     assert!(err.is_timeout());
@@ -180,22 +169,15 @@ async fn pool_default_timeout_applies() {
 
 #[tokio::test]
 async fn message_arriving_after_timeout_is_kept() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
-    let err = b
-        .recv::<i32>("alice")
-        .timeout(Duration::from_millis(10))
-        .await
-        .unwrap_err();
-    assert!(err.is_timeout());
+    let (a, b) = pair().await;
+    times_out(&b, Duration::from_millis(10)).await;
     a.send("bob", &5).await.unwrap();
     assert_eq!(b.recv_with_id::<i32>("alice", "0").await.unwrap(), 5);
 }
 
 #[tokio::test]
 async fn dropped_receive_leaves_message_in_buffer() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     let pending = b.arecv::<i32>("alice");
     a.send("bob", &7).await.unwrap(); // handed to the pending receive
     drop(pending);
@@ -204,8 +186,7 @@ async fn dropped_receive_leaves_message_in_buffer() {
 
 #[tokio::test]
 async fn two_receives_for_one_message_is_an_error() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     let first = b.recv_with_id::<i32>("alice", "m").register();
     let err = b.recv_with_id::<i32>("alice", "m").await.unwrap_err();
     assert!(err.is_already_awaited());
@@ -215,8 +196,7 @@ async fn two_receives_for_one_message_is_an_error() {
 
 #[tokio::test]
 async fn asend_result_is_observable() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     let h = a.asend("bob", &"bg");
     h.await.unwrap();
     assert_eq!(b.recv::<String>("alice").await.unwrap(), "bg");
@@ -228,8 +208,7 @@ async fn asend_result_is_observable() {
 
 #[tokio::test]
 async fn unknown_peer_is_an_error() {
-    let net = MemoryNetwork::new();
-    let (a, _b) = pair(&net).await;
+    let (a, _b) = pair().await;
     let err = a.send("mallory", &1).await.unwrap_err();
     assert!(err.is_unknown_peer());
     assert_eq!(err.peer(), Some("mallory"));
@@ -239,8 +218,7 @@ async fn unknown_peer_is_an_error() {
 
 #[tokio::test]
 async fn decode_failure_keeps_the_message() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     a.send("bob", "not a number").await.unwrap();
     let err = b.recv::<i64>("alice").await.unwrap_err();
     assert!(err.is_decode(), "{err}");
@@ -253,8 +231,7 @@ async fn decode_failure_keeps_the_message() {
 
 #[tokio::test]
 async fn broadcast_reaches_every_peer_encoded_once() {
-    let net = MemoryNetwork::new();
-    let [a, b, c] = trio(&net).await;
+    let [a, b, c] = trio().await;
     // automatic ids: each recipient's own counter
     b.send("alice", &0).await.unwrap(); // nothing to do with a's counters
     a.send("carol", &"c0").await.unwrap(); // carol's counter at a is now 1
@@ -279,8 +256,7 @@ async fn broadcast_reaches_every_peer_encoded_once() {
 
 #[tokio::test]
 async fn shutdown_reports_unread_and_fails_waiting_receives() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     a.send_with_id("bob", "never-read", &1).await.unwrap();
     let waiting = b
         .recv_with_id::<i32>("alice", "never-sent")
@@ -312,8 +288,7 @@ impl PyClass for Point {
 
 #[tokio::test]
 async fn dynamic_and_tagged_values_cross_the_pool() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     let big: BigInt = "1180591620717411303424".parse().unwrap();
     let p = Point {
         x: big.clone(),
@@ -340,26 +315,15 @@ async fn dynamic_and_tagged_values_cross_the_pool() {
 #[tokio::test]
 async fn bad_configuration_is_refused() {
     let net = MemoryNetwork::new();
-    let err = Pool::builder("a")
-        .peer("a")
-        .start_in_memory(&net)
-        .await
-        .unwrap_err();
-    assert!(err.is_start());
-    let err = Pool::builder("a")
-        .peer("b")
-        .peer("b")
-        .start_in_memory(&net)
-        .await
-        .unwrap_err();
-    assert!(err.is_start());
-    let _a = Pool::builder("a")
-        .peer("b")
-        .start_in_memory(&net)
-        .await
-        .unwrap();
-    let err = Pool::builder("a")
-        .peer("b")
+    for (what, me, peers) in [
+        ("itself as a peer", "a", &["a"][..]),
+        ("a peer twice", "a", &["b", "b"]),
+    ] {
+        let err = knowing(me, peers).start_in_memory(&net).await.unwrap_err();
+        assert!(err.is_start(), "{what}: {err}");
+    }
+    let _a = knowing("a", &["b"]).start_in_memory(&net).await.unwrap();
+    let err = knowing("a", &["b"])
         .start_in_memory(&net)
         .await
         .unwrap_err();
@@ -368,8 +332,7 @@ async fn bad_configuration_is_refused() {
 
 #[tokio::test(start_paused = true)]
 async fn aborting_peer_fails_waiting_receives_at_once() {
-    let net = MemoryNetwork::new();
-    let [a, b, c] = trio(&net).await;
+    let [a, b, c] = trio().await;
     a.send("bob", &1).await.unwrap(); // bob read this before failing
     let waiting = a.recv::<i32>("bob").no_timeout().register();
     let from_carol = a
@@ -400,8 +363,7 @@ async fn aborting_peer_fails_waiting_receives_at_once() {
 
 #[tokio::test]
 async fn graceful_shutdown_is_announced_too() {
-    let net = MemoryNetwork::new();
-    let (a, b) = pair(&net).await;
+    let (a, b) = pair().await;
     let waiting = a.recv::<i32>("bob").no_timeout().register();
     b.shutdown().await;
     let err = waiting.await.unwrap_err();
@@ -411,8 +373,7 @@ async fn graceful_shutdown_is_announced_too() {
 
 #[tokio::test(start_paused = true)]
 async fn a_registered_receive_times_out_counting_from_registration() {
-    let net = MemoryNetwork::new();
-    let (_a, b) = pair(&net).await;
+    let (_a, b) = pair().await;
     let pending = b
         .recv::<i32>("alice")
         .timeout(Duration::from_secs(2))

@@ -3,15 +3,11 @@
 //! same bytes from an independent description of the value, and the decoder
 //! gives back that value.
 
+mod common;
+
+use common::{hex, same};
 use mpc_serial::{encode_packet, BigInt, Bytes, NdArray, Packet, Value};
 use serde_json::Value as Json;
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
 
 /// Builds the value a description stands for, without msgpack.
 fn build(d: &Json) -> Value {
@@ -60,37 +56,6 @@ fn build(d: &Json) -> Value {
         }
         "tagged" => Value::tagged(v["type"].as_str().expect("type"), build(&v["data"])),
         other => panic!("unknown description kind {other}"),
-    }
-}
-
-/// Equality with floats compared by their bits (NaN equals itself).
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
-        (Value::F32(x), Value::F32(y)) => x.to_bits() == y.to_bits(),
-        (Value::List(x), Value::List(y)) | (Value::Tuple(x), Value::Tuple(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((ka, va), (kb, vb))| same(ka, kb) && same(va, vb))
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.shape() == y.shape() && x.data().iter().zip(y.data()).all(|(a, b)| same(a, b))
-        }
-        (
-            Value::Tagged {
-                type_name: ta,
-                data: da,
-            },
-            Value::Tagged {
-                type_name: tb,
-                data: db,
-            },
-        ) => ta == tb && same(da, db),
-        _ => a == b,
     }
 }
 

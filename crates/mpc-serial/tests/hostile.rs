@@ -1,6 +1,9 @@
 //! Hostile bytes: decoding never panics and reports the right typed
 //! `DecodeError`.
 
+mod common;
+
+use common::hex;
 use mpc_serial::{
     decode_value, decode_value_with, encode_packet, encode_packet_raw, validate, Bytes,
     DecodeError, DecodeLimits, Packet, Value,
@@ -8,13 +11,6 @@ use mpc_serial::{
 use serde_json::Value as Json;
 
 // ---------------------------------------------------------------- helpers
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
 
 /// Every golden packet (made by Python 5.0.4): (name, packet).
 fn golden() -> Vec<(String, Bytes)> {

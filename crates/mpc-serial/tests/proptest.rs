@@ -1,5 +1,8 @@
 //! Property tests: arbitrary values round trip; arbitrary bytes never panic.
 
+mod common;
+
+use common::same;
 use mpc_serial::{
     decode_value, encode_packet, encode_value, validate, BigInt, Bytes, DecodeLimits, NdArray,
     Packet, PyClass, Tagged, Value,
@@ -101,39 +104,6 @@ fn value() -> impl Strategy<Value = Value> {
             ("[A-Z][a-z]{0,8}", inner).prop_map(|(t, d)| Value::tagged(t, d)),
         ]
     })
-}
-
-// ---------------------------------------------------------------- equality
-
-/// Equality with floats compared by their bits (NaN equals itself).
-fn same(a: &Value, b: &Value) -> bool {
-    fn all(x: &[Value], y: &[Value]) -> bool {
-        x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-    }
-    match (a, b) {
-        (Value::F64(x), Value::F64(y)) => x.to_bits() == y.to_bits(),
-        (Value::F32(x), Value::F32(y)) => x.to_bits() == y.to_bits(),
-        (Value::List(x), Value::List(y)) | (Value::Tuple(x), Value::Tuple(y)) => all(x, y),
-        (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((ka, va), (kb, vb))| same(ka, kb) && same(va, vb))
-        }
-        (Value::Array(x), Value::Array(y)) => x.shape() == y.shape() && all(x.data(), y.data()),
-        (
-            Value::Tagged {
-                type_name: ta,
-                data: da,
-            },
-            Value::Tagged {
-                type_name: tb,
-                data: db,
-            },
-        ) => ta == tb && same(da, db),
-        (Value::F32(_) | Value::F64(_), _) | (_, Value::F32(_) | Value::F64(_)) => false,
-        _ => a == b,
-    }
 }
 
 // ---------------------------------------------------------------- typed

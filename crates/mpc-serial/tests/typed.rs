@@ -1,6 +1,9 @@
 //! Typed messages (serde) against the golden vectors of the Python package
 //! (tests/fixtures/golden.json) and by round trip.
 
+mod common;
+
+use common::hex;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
@@ -12,13 +15,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 // ---------------------------------------------------------------- helpers
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
 
 /// The packet bytes of the golden vector `name` (made by Python 5.0.4).
 fn golden(name: &str) -> Bytes {

@@ -36,6 +36,21 @@ fn inbox() -> Arc<RecordingInbox> {
     Arc::new(RecordingInbox::new())
 }
 
+/// alice, bound on `network`, sends to bob, who is not bound: the send
+/// waits for him. Returns alice and the send, a second later (still waiting).
+async fn send_waiting_for_bob(
+    network: &MemoryNetwork,
+) -> (
+    Arc<MemoryTransport>,
+    tokio::task::JoinHandle<Result<(), TransportError>>,
+) {
+    let alice = Arc::new(network.bind("alice", ["bob"], inbox().shared()).unwrap());
+    let sender = Arc::clone(&alice);
+    let send = tokio::spawn(async move { sender.send("bob", Bytes::new()).await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    (alice, send)
+}
+
 #[tokio::test]
 async fn compliance_suite_current_thread() {
     compliance::run_all(&MemoryHarness).await;
@@ -112,10 +127,7 @@ fn default_connect_timeout_is_30_seconds() {
 #[tokio::test(start_paused = true)]
 async fn own_shutdown_ends_a_waiting_send_with_closed() {
     let network = MemoryNetwork::new();
-    let alice = Arc::new(network.bind("alice", ["bob"], inbox().shared()).unwrap());
-    let sender = Arc::clone(&alice);
-    let send = tokio::spawn(async move { sender.send("bob", Bytes::new()).await });
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (alice, send) = send_waiting_for_bob(&network).await;
     assert!(!send.is_finished());
     alice.shutdown().await;
     match send.await.unwrap() {
@@ -184,10 +196,7 @@ async fn dropped_endpoint_is_gone() {
 #[tokio::test(start_paused = true)]
 async fn a_send_waiting_for_a_peer_that_binds_and_leaves_fails() {
     let network = MemoryNetwork::new();
-    let alice = Arc::new(network.bind("alice", ["bob"], inbox().shared()).unwrap());
-    let sender = Arc::clone(&alice);
-    let send = tokio::spawn(async move { sender.send("bob", Bytes::new()).await });
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_alice, send) = send_waiting_for_bob(&network).await;
     // Bound and shut down before the waiting send ran again: it sees either
     // the packet delivered or bob gone, and never waits out the timeout.
     let bob = network.bind("bob", ["alice"], inbox().shared()).unwrap();

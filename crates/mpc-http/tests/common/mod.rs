@@ -1,7 +1,6 @@
-//! Shared test support: certificates made with rcgen, pre-bound listeners.
+//! Certificates made with rcgen for the suites of this crate (the helpers
+//! shared with other crates' suites are in `mpc-test-support`).
 #![allow(dead_code, unreachable_pub)]
-
-use std::net::TcpListener;
 
 use mpc_http::TlsConfig;
 use rcgen::{
@@ -66,15 +65,4 @@ impl Pki {
         }
         t
     }
-}
-
-/// Listeners on 127.0.0.1 with OS-assigned ports, and their addresses.
-pub fn listeners(n: usize) -> Vec<(TcpListener, String)> {
-    (0..n)
-        .map(|_| {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let a = l.local_addr().unwrap().to_string();
-            (l, a)
-        })
-        .collect()
 }

@@ -1,12 +1,13 @@
-//! Raw HTTP/1.1 over TCP on 127.0.0.1, for the hostile-input tests: write
-//! exactly the bytes a test wants, then read whatever the server answers,
-//! within a bound, and split it into responses.
-#![allow(dead_code, unreachable_pub)]
+//! Raw HTTP/1.1 over TCP on 127.0.0.1, for the status-by-status and
+//! hostile-input tests: write exactly the bytes a test wants, then read
+//! whatever the server answers, within a bound, and split it into
+//! responses.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// How long any single wait of these helpers may take: a hang guard, far
@@ -16,12 +17,16 @@ pub const HANG_GUARD: Duration = Duration::from_secs(20);
 /// One parsed response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
+    /// The header lines, trimmed, in order.
     pub headers: Vec<(String, String)>,
+    /// The body (de-chunked), as text (lossy).
     pub body: String,
 }
 
 impl Response {
+    /// The first header named `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -44,7 +49,9 @@ pub enum Ending {
 /// Everything the server sent on one connection.
 #[derive(Debug)]
 pub struct Answer {
+    /// The complete responses, in order.
     pub responses: Vec<Response>,
+    /// How the connection ended.
     pub ending: Ending,
     /// Bytes after the last complete response (should be none).
     pub rest: Vec<u8>,
@@ -91,8 +98,9 @@ pub async fn connect_from(from: IpAddr, addr: SocketAddr) -> TcpStream {
     s
 }
 
-/// Reads until the server closes the connection or `bound` runs out.
-pub async fn read_to_end(s: &mut TcpStream, bound: Duration) -> (Vec<u8>, Ending) {
+/// Reads until the server closes the connection (or its read side: any
+/// reader) or `bound` runs out.
+pub async fn read_to_end(s: &mut (impl AsyncRead + Unpin), bound: Duration) -> (Vec<u8>, Ending) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let deadline = tokio::time::Instant::now() + bound;
@@ -123,6 +131,56 @@ pub async fn exchange_on(s: &mut TcpStream, request: &[u8]) -> Answer {
     let _ = s.write_all(request).await;
     let (bytes, ending) = read_to_end(s, HANG_GUARD).await;
     parse(&bytes, ending)
+}
+
+/// Writes `request` on a fresh connection and returns the status and body
+/// of the first response: (0, "") if none came (not HTTP, or nothing).
+pub async fn request(addr: SocketAddr, request: &[u8]) -> (u16, String) {
+    let mut answer = exchange(addr, request).await;
+    if answer.responses.is_empty() {
+        return (0, String::new());
+    }
+    let first = answer.responses.swap_remove(0);
+    (first.status, first.body)
+}
+
+/// Writes `head`, then `unit` `units` times, then `tail` in one write,
+/// while reading the answer at the same time (the server may answer and
+/// close before the request is through); returns the answer and the bytes
+/// written after `head` (`tail` excluded).
+///
+/// A server that stops reading a request and closes the connection while
+/// bytes of it are still unread makes the kernel send a reset, which can
+/// overtake its answer: the client then sees the connection reset and no
+/// status. Tests that assert an exact status therefore send nothing past
+/// the byte at which the server stops reading (the `tail`, written at
+/// once, ends the request).
+pub async fn stream(
+    addr: SocketAddr,
+    head: &[u8],
+    unit: &[u8],
+    units: usize,
+    tail: &[u8],
+) -> (Answer, usize) {
+    let s = connect(addr).await;
+    let (mut rd, mut wr) = s.into_split();
+    let reader = tokio::spawn(async move {
+        let (bytes, ending) = read_to_end(&mut rd, HANG_GUARD).await;
+        parse(&bytes, ending)
+    });
+    let mut written = 0;
+    let writing = async {
+        wr.write_all(head).await?;
+        for _ in 0..units {
+            wr.write_all(unit).await?;
+            written += unit.len();
+        }
+        wr.write_all(tail).await
+    };
+    // a write error means the server stopped reading: expected
+    let _ = tokio::time::timeout(HANG_GUARD, writing).await;
+    let answer = reader.await.expect("reader");
+    (answer, written)
 }
 
 /// Splits `bytes` into HTTP/1.1 responses (Content-Length or chunked bodies).
@@ -225,4 +283,47 @@ pub async fn closed_within(s: &mut TcpStream, bound: Duration) -> Option<Duratio
     let start = Instant::now();
     let (_, ending) = read_to_end(s, bound).await;
     (ending != Ending::StillOpen).then(|| start.elapsed())
+}
+
+/// Connects `n` clients to `addr`, at most `at_once` at a time; each sends
+/// `send(i)` (maybe nothing) and then nothing more, and waits for the
+/// server to close its connection. Returns, per client, whether it
+/// connected and how long after the start the server closed it (`None`:
+/// still open after `bound`).
+///
+/// Why `at_once`: the kernel queues at most 128 connections the server has
+/// not accepted yet (the listen backlog of std's `TcpListener`); beyond
+/// that, a connect can complete on the client's side (SYN cookies) while
+/// the server's kernel drops it, so the server never hears of it and has
+/// nothing to close, and a client that never sends a byte never learns.
+/// Keeping `at_once` below the server's connection slots + 128 keeps every
+/// connection one the server really has.
+pub async fn idle_clients(
+    addr: SocketAddr,
+    n: usize,
+    at_once: usize,
+    send: impl Fn(usize) -> &'static [u8],
+    bound: Duration,
+) -> tokio::task::JoinSet<Option<Option<Duration>>> {
+    let mut set = tokio::task::JoinSet::new();
+    let started = Instant::now();
+    let slots = Arc::new(tokio::sync::Semaphore::new(at_once));
+    for i in 0..n {
+        let first = send(i);
+        let slots = slots.clone();
+        set.spawn(async move {
+            let _slot = slots.acquire_owned().await.expect("open semaphore");
+            let connect = TcpStream::connect(addr);
+            let rest = bound.saturating_sub(started.elapsed());
+            let Ok(Ok(mut s)) = tokio::time::timeout(rest, connect).await else {
+                return None;
+            };
+            if !first.is_empty() && s.write_all(first).await.is_err() {
+                return Some(Some(started.elapsed()));
+            }
+            let rest = bound.saturating_sub(started.elapsed());
+            Some(closed_within(&mut s, rest).await.map(|_| started.elapsed()))
+        });
+    }
+    set
 }

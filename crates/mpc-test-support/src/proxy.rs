@@ -12,7 +12,6 @@
 //! kept open until the client closes it: a middlebox eating responses), and
 //! connections that pass can be throttled to a rate in bytes per second,
 //! in each direction (a slow path).
-#![allow(dead_code, unreachable_pub)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,11 +23,19 @@ use tokio::net::{TcpListener, TcpStream};
 /// What happens to one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
+    /// Passed through (one exchange, then closed cleanly).
     Pass,
+    /// Closed at once.
     Refuse,
+    /// Some bytes of the request forwarded, then both sides closed.
     CutRequest,
+    /// The request goes through; its response is thrown away and the
+    /// client's connection closed.
     DropResponse,
+    /// Passed through after 30 ms.
     Delay,
+    /// The request goes through; responses are swallowed and the client's
+    /// connection kept open until the client closes it.
     Stall,
 }
 
@@ -50,11 +57,17 @@ pub struct Options {
 /// Counts of fates dealt.
 #[derive(Debug, Default)]
 pub struct Tally {
+    /// Connections passed through.
     pub pass: AtomicU64,
+    /// Connections refused.
     pub refuse: AtomicU64,
+    /// Connections cut mid-request.
     pub cut: AtomicU64,
+    /// Connections whose response was dropped.
     pub drop_response: AtomicU64,
+    /// Connections delayed.
     pub delay: AtomicU64,
+    /// Connections stalled.
     pub stall: AtomicU64,
     /// Stalled connections that carried a request.
     pub stall_used: AtomicU64,
@@ -63,19 +76,25 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Connections refused, cut, with their response dropped, or stalled.
     pub fn broken(&self) -> u64 {
         self.refuse.load(Ordering::Relaxed)
             + self.cut.load(Ordering::Relaxed)
             + self.drop_response.load(Ordering::Relaxed)
             + self.stall.load(Ordering::Relaxed)
     }
+    /// Every connection accepted.
     pub fn total(&self) -> u64 {
         self.broken() + self.pass.load(Ordering::Relaxed) + self.delay.load(Ordering::Relaxed)
     }
 }
 
+/// A running proxy; stops when dropped.
+#[derive(Debug)]
 pub struct Proxy {
+    /// Where it listens (127.0.0.1, an OS-assigned port).
     pub addr: String,
+    /// The fates dealt so far.
     pub tally: Arc<Tally>,
     down: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
@@ -180,6 +199,7 @@ impl Proxy {
         self.down.store(down, Ordering::Relaxed);
     }
 
+    /// The port of [`Proxy::addr`].
     pub fn port(&self) -> u16 {
         self.addr.rsplit(':').next().unwrap().parse().unwrap()
     }

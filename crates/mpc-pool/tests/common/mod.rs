@@ -1,2 +1,0 @@
-pub mod proxy;
-pub mod raw;

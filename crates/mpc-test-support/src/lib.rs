@@ -1,0 +1,43 @@
+//! Test support shared by the suites of `mpc-http` and `mpc-pool` (as
+//! rustls keeps `rustls-test`): nothing here is published or part of an API.
+//!
+//! - [`raw`]: raw HTTP/1.1 over TCP on 127.0.0.1: write exactly the bytes a
+//!   test wants, read whatever the server answers within a bound, split it
+//!   into responses.
+//! - [`listeners`] / [`listener`]: listeners on 127.0.0.1 with OS-assigned
+//!   ports, bound before any party starts (so every address is known).
+//! - [`proxy`]: a fault-injecting TCP proxy for the reliability tests.
+//! - [`error_chain`]: an error and its causes as one line.
+//!
+//! It depends on no crate of this workspace (only on tokio), so it stays a
+//! leaf for tests.
+#![deny(missing_docs)]
+
+pub mod proxy;
+pub mod raw;
+
+use std::net::TcpListener;
+
+/// A listener on 127.0.0.1 with an OS-assigned port, and its address.
+pub fn listener() -> (TcpListener, String) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let a = l.local_addr().expect("local address").to_string();
+    (l, a)
+}
+
+/// `n` listeners on 127.0.0.1 with OS-assigned ports, and their addresses.
+pub fn listeners(n: usize) -> Vec<(TcpListener, String)> {
+    (0..n).map(|_| listener()).collect()
+}
+
+/// `err` and its causes (`source()`s), as one line joined by `": "`.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut src = err.source();
+    while let Some(e) = src {
+        s.push_str(": ");
+        s.push_str(&e.to_string());
+        src = e.source();
+    }
+    s
+}
