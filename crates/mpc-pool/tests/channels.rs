@@ -1,32 +1,14 @@
 //! Channels: concurrent sub-protocols, each on its own channel, in a
 //! different random task order on every party, over memory and HTTP.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mpc_pool::{MemoryNetwork, Pool, Value};
+use mpc_test_support::{listeners, Rng};
 use tokio::sync::Semaphore;
 
 const NAMES: [&str; 3] = ["alice", "bob", "carol"];
-
-/// A small deterministic generator (xorshift64*), one seed per party.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-}
 
 /// One party's side of `n` concurrent sub-protocols, each on channel
 /// `batch/t.<i>`, started in a random order (`seed`) and interleaved by
@@ -137,13 +119,7 @@ async fn a_thousand_concurrent_channels_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_channels_over_http() {
-    let ls: Vec<(TcpListener, String)> = (0..3)
-        .map(|_| {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let a = l.local_addr().unwrap().to_string();
-            (l, a)
-        })
-        .collect();
+    let ls = listeners(3);
     let addrs: Vec<String> = ls.iter().map(|(_, a)| a.clone()).collect();
     let mut pools = Vec::new();
     for (i, (l, _)) in ls.into_iter().enumerate() {
@@ -162,19 +138,26 @@ async fn a_thousand_concurrent_channels_over_http() {
     run_all(pools, 1000, 64).await;
 }
 
+/// alice and bob on a network of their own.
+async fn pair() -> (Pool, Pool) {
+    let net = MemoryNetwork::new();
+    let mut pools = Vec::new();
+    for (me, peer) in [("alice", "bob"), ("bob", "alice")] {
+        pools.push(
+            Pool::builder(me)
+                .peer(peer)
+                .start_in_memory(&net)
+                .await
+                .unwrap(),
+        );
+    }
+    let b = pools.pop().unwrap();
+    (pools.pop().unwrap(), b)
+}
+
 #[tokio::test]
 async fn channels_are_open_once_and_named_the_same_everywhere() {
-    let net = MemoryNetwork::new();
-    let a = Pool::builder("alice")
-        .peer("bob")
-        .start_in_memory(&net)
-        .await
-        .unwrap();
-    let b = Pool::builder("bob")
-        .peer("alice")
-        .start_in_memory(&net)
-        .await
-        .unwrap();
+    let (a, b) = pair().await;
     let online = a.channel("online").unwrap();
     let e = a.channel("online").unwrap_err();
     assert!(e.is_channel(), "{e}");
@@ -219,17 +202,7 @@ async fn channels_are_open_once_and_named_the_same_everywhere() {
 
 #[tokio::test]
 async fn closing_a_channel_reports_and_frees_what_it_never_read() {
-    let net = MemoryNetwork::new();
-    let a = Pool::builder("alice")
-        .peer("bob")
-        .start_in_memory(&net)
-        .await
-        .unwrap();
-    let b = Pool::builder("bob")
-        .peer("alice")
-        .start_in_memory(&net)
-        .await
-        .unwrap();
+    let (a, b) = pair().await;
     let on_a = a.channel("c").unwrap();
     on_a.send("bob", &1u8).await.unwrap();
     on_a.send("bob", &2u8).await.unwrap();

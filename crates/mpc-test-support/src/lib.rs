@@ -30,6 +30,30 @@ pub fn listeners(n: usize) -> Vec<(TcpListener, String)> {
     (0..n).map(|_| listener()).collect()
 }
 
+/// xorshift64*: a small deterministic generator for tests (fates of
+/// connections, task orders), one stream per seed. Not for secrets.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Shuffles `v` (Fisher-Yates).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
 /// `err` and its causes (`source()`s), as one line joined by `": "`.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut s = err.to_string();
