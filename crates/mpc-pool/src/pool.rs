@@ -394,7 +394,9 @@ impl Pool {
 
     /// Sends `msg` to each of `peers`, concurrently. The value is encoded
     /// once. With a custom `id` every peer gets the same packet; without,
-    /// each gets its own next automatic id (Python's `broadcast`).
+    /// each gets its own next automatic id (Python's `broadcast`);
+    /// automatic ids are unsafe in concurrent tasks (see [`Pool::send`]):
+    /// use a [`Channel`](crate::Channel) per task.
     ///
     /// Resolves once every send has finished; if any failed, the error
     /// names them ([`Error::failed_peers`]).
@@ -519,8 +521,10 @@ impl Pool {
     }
 
     /// Receives one message from each of `peers` (all peers if `None`),
-    /// concurrently, with a custom id or each peer's next automatic id.
-    /// Results are in the order of `peers`.
+    /// concurrently, with a custom id or each peer's next automatic id
+    /// (unsafe in concurrent tasks, see [`Pool::recv`]: use a
+    /// [`Channel`](crate::Channel) per task). Results are in the order of
+    /// `peers`.
     pub async fn recv_all<T: DeserializeOwned + Send + 'static>(
         &self,
         peers: Option<&[&str]>,
