@@ -45,7 +45,7 @@ enum Mode {
     },
     /// One party (started by `run`).
     Party {
-        /// This party's index (its name is p<INDEX>).
+        /// This party's index (its name is p followed by the index: p0, p1, ...).
         #[arg(long)]
         index: usize,
         /// The ports of all parties, by index, comma-separated.
