@@ -103,7 +103,7 @@ fn parse_bandwidth(s: &str) -> Option<u64> {
         "gbit" => n * 1e9,
         _ => return None,
     };
-    (bps >= 1.0 && bps <= 1e13).then_some(bps as u64)
+    (1.0..=1e13).contains(&bps).then_some(bps as u64)
 }
 
 impl FromStr for LinkProfile {
