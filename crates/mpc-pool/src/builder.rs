@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mpc_http::{HttpConfig, HttpTransport, ServerLimits, TlsConfig};
+use mpc_netem::{Emulated, LinkProfile};
 use mpc_serial::DecodeLimits;
-use mpc_transport::{check_peer_names, MemoryNetwork, SharedInbox, Transport};
+use mpc_transport::{check_peer_names, BoxTransport, MemoryNetwork, SharedInbox, Transport};
 
 use crate::channels::ChannelBook;
 use crate::error::{Error, Kind};
@@ -67,6 +68,9 @@ pub struct PoolBuilder {
     http: HttpConfig,
     /// Whether a listen address or listener was given.
     listens: bool,
+    /// Emulated links for outgoing messages: all peers', and per peer.
+    net: Option<LinkProfile>,
+    net_to: Vec<(String, LinkProfile)>,
 }
 
 /// Builder methods that each set one setting of the HTTP(S) transport:
@@ -94,7 +98,27 @@ impl PoolBuilder {
             buffer_limits: BufferLimits::default(),
             decode_limits: DecodeLimits::default(),
             listens: false,
+            net: None,
+            net_to: Vec::new(),
         }
+    }
+
+    /// Emulates `profile` on the links to every peer (this party's outgoing
+    /// messages; see [`LinkProfile`]): `LinkProfile::lan()`,
+    /// `LinkProfile::wan()`, or `"20ms,100Mbit".parse()?`. Works on every
+    /// transport; with the in-memory transport on tokio's paused clock, a
+    /// protocol runs in virtual time and its elapsed time is the emulated
+    /// one. Set it on every party for both directions.
+    pub fn net(mut self, profile: LinkProfile) -> Self {
+        self.net = Some(profile);
+        self
+    }
+
+    /// Emulates `profile` on the link to `peer` (overrides
+    /// [`PoolBuilder::net`] for that peer).
+    pub fn net_to(mut self, peer: impl Into<String>, profile: LinkProfile) -> Self {
+        self.net_to.push((peer.into(), profile));
+        self
     }
 
     /// Adds a peer known by name only (in-memory and custom transports).
@@ -234,11 +258,21 @@ impl PoolBuilder {
         let transport = make(ctx).await.map_err(|e| {
             Error::new(Kind::Start("the transport failed to start".into())).with_source(e)
         })?;
-        tracing::info!(pool = %self.name, peers = self.peers.len(), "pool started");
+        let transport: BoxTransport = if self.net.is_none() && self.net_to.is_empty() {
+            Arc::new(transport)
+        } else {
+            let unshaped = LinkProfile::latency(Duration::ZERO);
+            let mut emulated = Emulated::new(transport, self.net.unwrap_or(unshaped));
+            for (peer, profile) in self.net_to {
+                emulated = emulated.with_peer(peer, profile);
+            }
+            Arc::new(emulated)
+        };
+        tracing::info!(pool = %self.name, peers = self.peers.len(), emulated = self.net.is_some(), "pool started");
         Ok(Pool {
             inner: Arc::new(PoolInner {
                 shared,
-                transport: Arc::new(transport),
+                transport,
                 timeout: self.timeout,
             }),
         })

@@ -49,6 +49,7 @@ pub use mailbox::{BufferLimits, MessageRef, PeerStats};
 pub use pool::{Pending, Pool, Recv, SendHandle, ShutdownReport, DEFAULT_TIMEOUT};
 
 pub use mpc_http::{ServerLimits, TlsConfig, TlsError};
+pub use mpc_netem::{LinkProfile, ProfileError};
 pub use mpc_serial::{tagged, BigInt, Blob, Bytes, DecodeLimits, NdArray, PyClass, Tagged, Value};
 pub use mpc_transport::MemoryNetwork;
 

@@ -222,3 +222,31 @@ async fn closing_a_channel_reports_and_frees_what_it_never_read() {
     drop(on_a);
     a.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_protocol_under_the_wan_profile_runs_in_virtual_time() {
+    let net = MemoryNetwork::new();
+    let mut pools = Vec::new();
+    for (me, peer) in [("alice", "bob"), ("bob", "alice")] {
+        let p = Pool::builder(me)
+            .peer(peer)
+            .net("20ms,100Mbit".parse().unwrap())
+            .start_in_memory(&net)
+            .await
+            .unwrap();
+        pools.push(p);
+    }
+    let (a, b) = (&pools[0], &pools[1]);
+    let started = tokio::time::Instant::now();
+    let real = std::time::Instant::now();
+    for k in 0..100u64 {
+        a.send("bob", &k).await.unwrap();
+        assert_eq!(b.recv::<u64>("alice").await.unwrap(), k);
+        b.send("alice", &(k + 1)).await.unwrap();
+        assert_eq!(a.recv::<u64>("bob").await.unwrap(), k + 1);
+    }
+    // 200 one-way trips of 20 ms (+ a few microseconds of transmission,
+    // delivered at the next whole millisecond: 21 ms each)
+    assert_eq!(started.elapsed(), Duration::from_millis(21) * 200);
+    eprintln!("4.2 s of WAN in {:?} of real time", real.elapsed());
+}
