@@ -138,8 +138,18 @@ pub(crate) struct NetArgs {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub(crate) stall_timeout: Option<Duration>,
 
+    /// Emulate a network on this party's outgoing messages: `lan` (0.25 ms
+    /// one-way, 1 Gbit/s), `wan` (25 ms, 100 Mbit/s), or LATENCY[,BANDWIDTH]
+    /// such as `20ms,100Mbit`. Give it to every party for both directions.
+    #[arg(long, value_name = "PROFILE", value_parser = parse_net)]
+    pub(crate) net: Option<mpc_pool::LinkProfile>,
+
     #[command(flatten)]
     pub(crate) tls: TlsArgs,
+}
+
+fn parse_net(s: &str) -> Result<mpc_pool::LinkProfile, String> {
+    s.parse().map_err(|e: mpc_pool::ProfileError| e.to_string())
 }
 
 /// Mutual TLS options.

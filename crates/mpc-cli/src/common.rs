@@ -47,6 +47,7 @@ pub(crate) async fn start_pool(
     let builder = set(builder, net.advertise_port, PoolBuilder::advertised_port);
     let builder = set(builder, net.retry_window, PoolBuilder::retry_window);
     let builder = set(builder, net.stall_timeout, PoolBuilder::stall_timeout);
+    let builder = set(builder, net.net, PoolBuilder::net);
     let builder = set(builder, load_tls(&net.tls)?, PoolBuilder::tls);
     builder
         .start()
