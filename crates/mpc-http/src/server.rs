@@ -22,7 +22,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::addr::{PeerAddr, PeerDirectory, Resolver};
 use crate::config::ServerLimits;
-use crate::protocol::{RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
+use crate::protocol::{RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, ROUND_HEADER};
 use crate::tls::TlsSetup;
 
 /// Longest departure reason read.
@@ -597,6 +597,13 @@ async fn serve_peer(
     if token.is_some() {
         state.rust_peers.mark(&peer);
     }
+    // the sender's round stamp; absent (a Python sender) or unreadable:
+    // the inbox counts the message one round after our last one to it
+    let stamp = headers
+        .get(ROUND_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0);
     let Some(recent) = state.recent.get(&peer) else {
         return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
     };
@@ -606,7 +613,7 @@ async fn serve_peer(
         if token.as_deref().is_some_and(|t| recent.contains(t)) {
             Ok(Delivery::Duplicate)
         } else {
-            let v = state.inbox.deliver(&peer, packet);
+            let v = state.inbox.deliver_stamped(&peer, packet, stamp);
             if let (Ok(_), Some(t)) = (&v, token) {
                 recent.insert(t);
             }

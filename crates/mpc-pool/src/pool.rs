@@ -2,7 +2,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,6 +34,14 @@ pub(crate) const SHUTDOWN_REASON: &str = "shut down";
 /// The default receive timeout: 30 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A message ready to go out: its id, its packet (in parts) and its
+/// round stamp.
+pub(crate) struct Prepared {
+    id: String,
+    parts: Vec<Bytes>,
+    stamp: u64,
+}
+
 pub(crate) type Waiter = oneshot::Sender<Result<Incoming, Error>>;
 
 /// State shared by the pool handle and the transport's inbox.
@@ -43,6 +51,9 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicBool,
     pub(crate) decode_limits: DecodeLimits,
     pub(crate) channels: Mutex<ChannelBook>,
+    /// The highest round stamp of a message handed to a receive of this
+    /// party: the next message it sends is stamped one more.
+    pub(crate) clock: AtomicU64,
 }
 
 impl Shared {
@@ -85,6 +96,15 @@ impl Inbox for Shared {
     }
 
     fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection> {
+        self.deliver_stamped(from, packet, None)
+    }
+
+    fn deliver_stamped(
+        &self,
+        from: &str,
+        packet: Bytes,
+        stamp: Option<u64>,
+    ) -> Result<Delivery, Rejection> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Rejection::ShuttingDown);
         }
@@ -99,6 +119,8 @@ impl Inbox for Shared {
         let msg = Incoming {
             object: p.object,
             packet_len,
+            // 0: unstamped, resolved by the mailbox
+            stamp: stamp.unwrap_or(0),
         };
         let outcome = {
             let mut mailbox = self.lock();
@@ -192,6 +214,18 @@ impl Pool {
         self.inner.shared.lock().peers().to_vec()
     }
 
+    /// The pool's round: the highest round stamp this party has sent or
+    /// received (0 before any message). The rounds of a stretch of the
+    /// protocol are the difference of the rounds at its ends.
+    ///
+    /// Every message carries a stamp: 1 + the highest stamp of the messages
+    /// this party had received (handed to a receive) before the send was
+    /// called. A message from a peer that does not stamp (a Python party)
+    /// counts as one round after the last message this party sent to it.
+    pub fn round(&self) -> u64 {
+        self.inner.shared.lock().round()
+    }
+
     /// Traffic counters per peer, in configuration order.
     pub fn stats(&self) -> Vec<PeerStats> {
         self.inner.shared.lock().stats()
@@ -237,36 +271,38 @@ impl Pool {
     }
 
     /// The wire id of the next message to (`Sent`) or from (`Received`)
-    /// `peer` in `space`: `custom`, or the space's counter for the peer.
+    /// `peer` in `space`: `custom`, or the space's counter for the peer;
+    /// for a message sent, also its round stamp (taken now, under the
+    /// lock taken anyway).
     fn next_id(
         &self,
         space: &Space,
         peer: &str,
         custom: Option<&str>,
         direction: Direction,
-    ) -> Result<String, Error> {
+    ) -> Result<(String, u64), Error> {
         self.check_open()?;
+        let shared = &self.inner.shared;
         let unknown = || Error::new(Kind::UnknownPeer).with_peer(peer);
-        match space {
-            Space::Root => {
-                let mut mailbox = self.inner.shared.lock();
-                match direction {
-                    Direction::Sent => mailbox.next_send_id(peer, custom),
-                    Direction::Received => mailbox.next_recv_id(peer, custom),
-                }
-                .ok_or_else(unknown)
+        let mut mailbox = shared.lock();
+        let id = match space {
+            Space::Root => match direction {
+                Direction::Sent => mailbox.next_send_id(peer, custom),
+                Direction::Received => mailbox.next_recv_id(peer, custom),
             }
+            .ok_or_else(unknown)?,
             Space::Channel(path) => {
-                if !self.inner.shared.lock().peers().iter().any(|p| p == peer) {
+                if !mailbox.peers().iter().any(|p| p == peer) {
                     return Err(unknown());
                 }
-                Ok(self
-                    .inner
-                    .shared
-                    .book()
-                    .next_id(path, peer, custom, direction))
+                shared.book().next_id(path, peer, custom, direction)
             }
-        }
+        };
+        let stamp = match direction {
+            Direction::Sent => mailbox.stamp_send(peer, shared.clock.load(Ordering::Acquire)),
+            Direction::Received => 0,
+        };
+        Ok((id, stamp))
     }
 
     /// Prepares one message: picks its id and encodes it, now (large byte
@@ -277,15 +313,15 @@ impl Pool {
         peer: &str,
         custom: Option<&str>,
         msg: &T,
-    ) -> Result<(String, Vec<Bytes>), Error> {
-        let id = self.next_id(space, peer, custom, Direction::Sent)?;
+    ) -> Result<Prepared, Error> {
+        let (id, stamp) = self.next_id(space, peer, custom, Direction::Sent)?;
         let (parts, _) = mpc_serial::encode_packet_parts(&id, msg).map_err(|e| {
             Error::new(Kind::Encode)
                 .with_peer(peer)
                 .with_id(id.clone())
                 .with_source(e)
         })?;
-        Ok((id, parts))
+        Ok(Prepared { id, parts, stamp })
     }
 
     /// Sends `msg` to `peer` in `space` with `custom` id or the next
@@ -357,27 +393,33 @@ impl Pool {
     fn send_prepared(
         &self,
         peer: &str,
-        prepared: Result<(String, Vec<Bytes>), Error>,
+        prepared: Result<Prepared, Error>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let inner = self.inner.clone();
         let peer = peer.to_owned();
         async move {
-            let (id, mut parts) = prepared?;
+            let Prepared { id, parts, stamp } = prepared?;
             let len: usize = parts.iter().map(Bytes::len).sum();
-            let sent = if parts.len() == 1 {
-                let packet = parts.pop().unwrap_or_default();
-                inner.transport.send_boxed(&peer, packet).await
-            } else {
-                inner.transport.send_parts_boxed(&peer, parts).await
-            };
+            let sent = inner
+                .transport
+                .send_stamped_boxed(&peer, parts, stamp)
+                .await;
             match sent {
-                Ok(()) => {
-                    inner.shared.lock().record_sent(&peer, len);
+                Ok(sent) => {
+                    let mut mailbox = inner.shared.lock();
+                    mailbox.record_sent(&peer, len, &sent);
+                    // lock order: mailbox, then channels
                     inner.shared.book().record(&id, Direction::Sent, len);
-                    tracing::trace!(pool = %inner.shared.name, to = %peer, %id, len, "message sent");
+                    drop(mailbox);
+                    tracing::trace!(pool = %inner.shared.name, to = %peer, %id, len, stamp, "message sent");
                     Ok(())
                 }
-                Err(e) => Err(transport_error(e).with_peer(peer).with_id(id)),
+                Err(e) => {
+                    if matches!(e, TransportError::Rejected { .. }) {
+                        inner.shared.lock().record_refused(&peer);
+                    }
+                    Err(transport_error(e).with_peer(peer).with_id(id))
+                }
             }
         }
     }
@@ -415,7 +457,7 @@ impl Pool {
         msg: &T,
         id: Option<&str>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let sends: Result<Vec<(String, String, Bytes)>, Error> = (|| {
+        let sends: Result<Vec<(String, Prepared)>, Error> = (|| {
             let object = mpc_serial::encode_value(msg).map_err(|e| {
                 Error::new(Kind::Encode)
                     .with_id(id.unwrap_or_default())
@@ -425,7 +467,7 @@ impl Pool {
             let mut out = Vec::with_capacity(peers.len());
             for p in peers {
                 let p = p.as_ref();
-                let pid = self.next_id(space, p, id, Direction::Sent)?;
+                let (pid, stamp) = self.next_id(space, p, id, Direction::Sent)?;
                 let packet = match (&shared_packet, id.filter(|s| !s.is_empty())) {
                     (Some(pk), Some(_)) => pk.clone(),
                     _ => {
@@ -438,7 +480,14 @@ impl Pool {
                         pk
                     }
                 };
-                out.push((p.to_owned(), pid, packet));
+                out.push((
+                    p.to_owned(),
+                    Prepared {
+                        id: pid,
+                        parts: vec![packet],
+                        stamp,
+                    },
+                ));
             }
             Ok(out)
         })();
@@ -447,8 +496,8 @@ impl Pool {
         async move {
             let handles: Vec<(String, SendHandle)> = sends?
                 .into_iter()
-                .map(|(peer, pid, packet)| {
-                    let fut = pool.send_prepared(&peer, Ok((pid, vec![packet])));
+                .map(|(peer, prepared)| {
+                    let fut = pool.send_prepared(&peer, Ok(prepared));
                     let h = SendHandle::spawn(fut, &peer);
                     (peer, h)
                 })
@@ -481,7 +530,9 @@ impl Pool {
         Recv {
             pool: self.clone(),
             peer: peer.to_owned(),
-            id: self.next_id(space, peer, custom, Direction::Received),
+            id: self
+                .next_id(space, peer, custom, Direction::Received)
+                .map(|(id, _)| id),
             timeout: self.inner.timeout,
             _t: std::marker::PhantomData,
         }
@@ -818,7 +869,12 @@ async fn finish<T: DeserializeOwned + 'static>(
     let decoded = mpc_serial::decode_value_with(&msg.object, &shared.decode_limits)
         .and_then(mpc_serial::from_value::<T>);
     match decoded {
-        Ok(v) => Ok(v),
+        Ok(v) => {
+            // the program now knows this message: what it sends next is
+            // one round later
+            shared.clock.fetch_max(msg.stamp, Ordering::AcqRel);
+            Ok(v)
+        }
         Err(e) => {
             tracing::warn!(pool = %shared.name, from = %peer, ?id, error = ?e.to_string(), "received message does not decode as the requested type; kept in the buffer");
             if let Some((w, msg)) = shared.lock().put_back(&peer, &id, msg) {

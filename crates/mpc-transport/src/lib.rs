@@ -39,6 +39,21 @@ pub trait Inbox: Send + Sync + 'static {
     /// Files one packet received from the peer named `from`.
     fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection>;
 
+    /// Files one packet received from `from` with the round stamp its
+    /// sender put on it (`None`: the sender does not stamp, e.g. a Python
+    /// party). Transports that carry stamps call this instead of
+    /// [`Inbox::deliver`]. Default: the stamp is dropped and the packet
+    /// delivered with [`Inbox::deliver`].
+    fn deliver_stamped(
+        &self,
+        from: &str,
+        packet: Bytes,
+        stamp: Option<u64>,
+    ) -> Result<Delivery, Rejection> {
+        let _ = stamp;
+        self.deliver(from, packet)
+    }
+
     /// The peer named `from` announced that it is leaving the pool (it shut
     /// down, or its protocol failed), with its reason. The pool fails the
     /// receives waiting on that peer at once instead of letting them time
@@ -200,6 +215,27 @@ pub trait Transport: Send + Sync + 'static {
         self.send(to, packet)
     }
 
+    /// Delivers one packet (in `parts`, as [`Transport::send_parts`]) with
+    /// the round stamp `stamp`, which the transport carries to the peer's
+    /// [`Inbox::deliver_stamped`] if it can, and reports what it moved.
+    /// Same contract as [`Transport::send`]. Default: the stamp is dropped,
+    /// the parts are sent with [`Transport::send_parts`], and the report is
+    /// the packet's size ([`Sent::packet`]).
+    fn send_stamped(
+        &self,
+        to: &str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> impl Future<Output = Result<Sent, TransportError>> + Send {
+        let _ = stamp;
+        let len: usize = parts.iter().map(Bytes::len).sum();
+        let sent = self.send_parts(to, parts);
+        async move {
+            sent.await?;
+            Ok(Sent::packet(len as u64))
+        }
+    }
+
     /// Stops receiving, fails new sends with [`TransportError::Closed`] and
     /// releases resources. Idempotent.
     fn shutdown(&self) -> impl Future<Output = ()> + Send;
@@ -217,6 +253,40 @@ pub trait Transport: Send + Sync + 'static {
     /// listen on one (the HTTP server's socket). Default: `None`.
     fn local_addr(&self) -> Option<SocketAddr> {
         None
+    }
+}
+
+/// What a transport moved for one delivered packet ([`Transport::send_stamped`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sent {
+    /// Bytes this party wrote for the packet, over all attempts (HTTP:
+    /// request heads and bodies; in memory: the packet).
+    pub wire_bytes_sent: u64,
+    /// Bytes this party read back for the packet, over all attempts (HTTP:
+    /// response heads and bodies; in memory: 0).
+    pub wire_bytes_received: u64,
+    /// Attempts made (1 when delivered at the first try).
+    pub attempts: u32,
+}
+
+impl Sent {
+    /// A packet of `len` bytes moved as is, at the first attempt.
+    pub fn packet(len: u64) -> Self {
+        Sent {
+            wire_bytes_sent: len,
+            wire_bytes_received: 0,
+            attempts: 1,
+        }
+    }
+
+    /// A report of `wire_bytes_sent` and `wire_bytes_received` over `attempts`.
+    pub fn new(wire_bytes_sent: u64, wire_bytes_received: u64, attempts: u32) -> Self {
+        Sent {
+            wire_bytes_sent,
+            wire_bytes_received,
+            attempts,
+        }
     }
 }
 
@@ -250,6 +320,13 @@ pub trait DynTransport: Send + Sync + 'static {
         to: &'a str,
         parts: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
+    /// See [`Transport::send_stamped`].
+    fn send_stamped_boxed<'a>(
+        &'a self,
+        to: &'a str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> BoxFuture<'a, Result<Sent, TransportError>>;
     /// See [`Transport::shutdown`].
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()>;
     /// See [`Transport::announce_departure`].
@@ -272,6 +349,14 @@ impl<T: Transport> DynTransport for T {
         parts: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(Transport::send_parts(self, to, parts))
+    }
+    fn send_stamped_boxed<'a>(
+        &'a self,
+        to: &'a str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> BoxFuture<'a, Result<Sent, TransportError>> {
+        Box::pin(Transport::send_stamped(self, to, parts, stamp))
     }
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()> {
         Box::pin(Transport::shutdown(self))
