@@ -38,14 +38,20 @@ mod builder;
 mod channel;
 mod channels;
 mod error;
+mod ledger;
 mod mailbox;
+mod phase;
+mod phases;
 mod pool;
 
 pub use builder::{PeerConfig, PoolBuilder, TransportContext};
 pub use channel::Channel;
 pub use channels::ChannelStats;
 pub use error::Error;
+pub use ledger::Ledger;
 pub use mailbox::{BufferLimits, MessageRef, PeerStats};
+pub use phase::Phase;
+pub use phases::{PhaseLedger, Traffic};
 pub use pool::{Pending, Pool, Recv, SendHandle, ShutdownReport, DEFAULT_TIMEOUT};
 
 pub use mpc_http::{ServerLimits, TlsConfig, TlsError};

@@ -12,6 +12,9 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use mpc_transport::Sent;
+use serde::{Deserialize, Serialize};
+
+use crate::phases::PhaseBook;
 
 /// A message that arrived: its encoded value and the size of its packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +49,7 @@ impl Default for BufferLimits {
 }
 
 /// Traffic counters for one peer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PeerStats {
     /// The peer's name.
@@ -149,8 +152,10 @@ pub(crate) struct Mailbox<W> {
     order: Vec<String>,
     limits: BufferLimits,
     next_ticket: u64,
-    /// The pool's round: the highest stamp sent or filed.
+    /// The highest stamp sent.
     round: u64,
+    /// The phases, counted as messages are sent and handed to receives.
+    phases: PhaseBook,
 }
 
 /// Python's rule: an empty custom id means "use the counter".
@@ -211,6 +216,7 @@ impl<W> Mailbox<W> {
             limits,
             next_ticket: 0,
             round: 0,
+            phases: PhaseBook::default(),
         }
     }
 
@@ -240,9 +246,19 @@ impl<W> Mailbox<W> {
         stamp
     }
 
-    /// The pool's round: the highest stamp sent or received.
-    pub(crate) fn round(&self) -> u64 {
+    /// The highest stamp sent so far.
+    pub(crate) fn round_sent(&self) -> u64 {
         self.round
+    }
+
+    /// The phases.
+    pub(crate) fn phases(&self) -> &PhaseBook {
+        &self.phases
+    }
+
+    /// The phases, to enter and leave them.
+    pub(crate) fn phases_mut(&mut self) -> &mut PhaseBook {
+        &mut self.phases
     }
 
     /// The id of the next message received from `peer`: `custom`, or the
@@ -286,7 +302,7 @@ impl<W> Mailbox<W> {
                 st.stats.messages_received += 1;
                 st.stats.bytes_received += msg.packet_len as u64;
                 st.stats.round_received = st.stats.round_received.max(msg.stamp);
-                self.round = self.round.max(msg.stamp);
+                self.phases.received(msg.packet_len);
                 return Ok(Delivered::ToWaiter(waiter, msg));
             }
             None => {}
@@ -309,7 +325,6 @@ impl<W> Mailbox<W> {
         st.stats.messages_received += 1;
         st.stats.bytes_received += msg.packet_len as u64;
         st.stats.round_received = st.stats.round_received.max(msg.stamp);
-        self.round = self.round.max(msg.stamp);
         st.buffered_messages += 1;
         st.buffered_bytes += msg.packet_len;
         st.slots.insert(id.to_owned(), Slot::Arrived(msg));
@@ -335,6 +350,7 @@ impl<W> Mailbox<W> {
                     };
                     st.buffered_messages -= 1;
                     st.buffered_bytes -= msg.packet_len;
+                    self.phases.received(msg.packet_len);
                     Ok(Taken::Ready(msg))
                 }
             },
@@ -418,6 +434,7 @@ impl<W> Mailbox<W> {
             st.stats.wire_bytes_sent += sent.wire_bytes_sent;
             st.stats.wire_bytes_received += sent.wire_bytes_received;
             st.stats.retries += u64::from(sent.attempts.saturating_sub(1));
+            self.phases.sent(packet_len, sent);
         }
     }
 
@@ -687,11 +704,11 @@ mod tests {
     #[test]
     fn stamps_and_rounds_and_unstamped_peers() {
         let mut m = mb();
-        assert_eq!(m.round(), 0);
+        assert_eq!(m.round_sent(), 0);
         // sends stamp one past what was read
         assert_eq!(m.stamp_send("bob", 0), 1);
         assert_eq!(m.stamp_send("bob", 4), 5);
-        assert_eq!(m.round(), 5);
+        assert_eq!(m.round_sent(), 5);
         // an unstamped message from bob counts one past our last to bob
         let mut un = msg("a");
         un.stamp = 0;
@@ -700,7 +717,6 @@ mod tests {
             panic!()
         };
         assert_eq!(got.stamp, 6);
-        assert_eq!(m.round(), 6);
         // from carol, to whom nothing was sent: round 1
         let mut un = msg("b");
         un.stamp = 0;

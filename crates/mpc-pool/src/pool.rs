@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::channels::{self, ChannelBook, ChannelStats, Direction};
 use crate::error::{Error, Kind};
+use crate::ledger::Ledger;
 use crate::mailbox::{
     AskError, Delivered, Incoming, Mailbox, MessageRef, PeerStats, Refused, Taken,
 };
@@ -57,7 +58,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Mailbox<Waiter>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Mailbox<Waiter>> {
         // The mailbox's invariants hold between its calls; a panic in a
         // caller cannot leave it half-updated, so a poisoned lock is usable.
         self.mailbox.lock().unwrap_or_else(|e| e.into_inner())
@@ -128,7 +129,13 @@ impl Inbox for Shared {
             if matches!(outcome, Ok(Delivered::Buffered | Delivered::ToWaiter(..))) {
                 // counted before anyone can take the message (lock order:
                 // mailbox, then channels; never the other way)
-                self.book().record(&p.id, Direction::Received, packet_len);
+                self.book().record(
+                    &p.id,
+                    Direction::Received,
+                    packet_len,
+                    stamp.unwrap_or(0),
+                    None,
+                );
             }
             outcome
         };
@@ -185,7 +192,7 @@ impl std::fmt::Debug for Pool {
 }
 
 /// What was left over when a pool shut down.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShutdownReport {
     /// Traffic per peer.
@@ -194,6 +201,9 @@ pub struct ShutdownReport {
     pub unread: Vec<MessageRef>,
     /// Messages that were still being waited for (those receives failed).
     pub awaited: Vec<MessageRef>,
+    /// Everything the pool moved, per peer, channel and phase, with its
+    /// rounds.
+    pub ledger: Ledger,
 }
 
 impl Pool {
@@ -223,12 +233,32 @@ impl Pool {
     /// called. A message from a peer that does not stamp (a Python party)
     /// counts as one round after the last message this party sent to it.
     pub fn round(&self) -> u64 {
-        self.inner.shared.lock().round()
+        let sent = self.inner.shared.lock().round_sent();
+        sent.max(self.inner.shared.clock.load(Ordering::Acquire))
     }
 
     /// Traffic counters per peer, in configuration order.
     pub fn stats(&self) -> Vec<PeerStats> {
         self.inner.shared.lock().stats()
+    }
+
+    /// A snapshot of what this pool moved so far: per peer and direction,
+    /// per channel and per phase, with its rounds (see [`Ledger`]).
+    pub fn ledger(&self) -> Ledger {
+        let shared = &self.inner.shared;
+        let now = std::time::Instant::now();
+        let (peers, round_sent, phases) = {
+            let mb = shared.lock();
+            let round = mb.round_sent().max(shared.clock.load(Ordering::Acquire));
+            (
+                mb.stats(),
+                mb.round_sent(),
+                mb.phases().snapshot(round, now),
+            )
+        };
+        let rounds = round_sent.max(shared.clock.load(Ordering::Acquire));
+        let channels = shared.book().stats();
+        Ledger::new(shared.name.clone(), rounds, peers, channels, phases)
     }
 
     /// Traffic per channel, for every channel opened so far, by path.
@@ -248,7 +278,7 @@ impl Pool {
         book.open(path)?;
         let prefix = channels::wire_id(path, "");
         for (id, len) in mailbox.unread_sizes(|id| id.starts_with(&prefix)) {
-            book.record(&id, Direction::Received, len);
+            book.record(&id, Direction::Received, len, 0, None);
         }
         Ok(())
     }
@@ -409,7 +439,10 @@ impl Pool {
                     let mut mailbox = inner.shared.lock();
                     mailbox.record_sent(&peer, len, &sent);
                     // lock order: mailbox, then channels
-                    inner.shared.book().record(&id, Direction::Sent, len);
+                    inner
+                        .shared
+                        .book()
+                        .record(&id, Direction::Sent, len, stamp, Some(&sent));
                     drop(mailbox);
                     tracing::trace!(pool = %inner.shared.name, to = %peer, %id, len, stamp, "message sent");
                     Ok(())
@@ -650,6 +683,18 @@ impl Pool {
                 "pool shut down: traffic"
             );
         }
+        let ledger = self.ledger();
+        tracing::info!(
+            pool = %shared.name,
+            rounds = ledger.rounds,
+            messages_sent = ledger.total.messages_sent,
+            bytes_sent = ledger.total.bytes_sent,
+            wire_bytes_sent = ledger.total.wire_bytes_sent,
+            messages_received = ledger.total.messages_received,
+            bytes_received = ledger.total.bytes_received,
+            wire_bytes_received = ledger.total.wire_bytes_received,
+            "pool shut down: ledger\n{ledger}"
+        );
         if !awaited.is_empty() {
             tracing::warn!(pool = %shared.name, count = awaited.len(), messages = ?awaited, "pool shut down while messages were still awaited");
         }
@@ -660,6 +705,7 @@ impl Pool {
             stats,
             unread,
             awaited,
+            ledger,
         }
     }
 }
