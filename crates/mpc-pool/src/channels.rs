@@ -46,9 +46,9 @@ pub struct ChannelStats {
 }
 
 impl ChannelStats {
-    /// The rounds the channel's messages span: `round_last - round_first
-    /// + 1` (0 without messages). Messages from peers that do not stamp
-    /// are not included.
+    /// The rounds the channel's messages span, `round_last - round_first + 1`
+    /// (0 without messages). Messages from peers that do not stamp are not
+    /// included.
     pub fn rounds(&self) -> u64 {
         if self.round_first == 0 {
             0

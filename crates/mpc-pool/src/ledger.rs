@@ -132,14 +132,14 @@ impl std::ops::Sub<&Ledger> for &Ledger {
 
 /// A peer's counters as [`Traffic`].
 fn traffic_of(p: &PeerStats) -> Traffic {
-    let mut t = Traffic::default();
-    t.messages_sent = p.messages_sent;
-    t.bytes_sent = p.bytes_sent;
-    t.wire_bytes_sent = p.wire_bytes_sent;
-    t.messages_received = p.messages_received;
-    t.bytes_received = p.bytes_received;
-    t.wire_bytes_received = p.wire_bytes_received;
-    t
+    Traffic {
+        messages_sent: p.messages_sent,
+        bytes_sent: p.bytes_sent,
+        wire_bytes_sent: p.wire_bytes_sent,
+        messages_received: p.messages_received,
+        bytes_received: p.bytes_received,
+        wire_bytes_received: p.wire_bytes_received,
+    }
 }
 
 fn peer_since(p: &PeerStats, e: &PeerStats) -> PeerStats {
@@ -202,13 +202,14 @@ impl fmt::Display for Ledger {
         if !self.channels.is_empty() {
             header(f, "channel", "  rounds")?;
             for c in &self.channels {
-                let mut t = Traffic::default();
-                t.messages_sent = c.messages_sent;
-                t.bytes_sent = c.bytes_sent;
-                t.wire_bytes_sent = c.wire_bytes_sent;
-                t.messages_received = c.messages_received;
-                t.bytes_received = c.bytes_received;
-                t.wire_bytes_received = c.wire_bytes_received;
+                let t = Traffic {
+                    messages_sent: c.messages_sent,
+                    bytes_sent: c.bytes_sent,
+                    wire_bytes_sent: c.wire_bytes_sent,
+                    messages_received: c.messages_received,
+                    bytes_received: c.bytes_received,
+                    wire_bytes_received: c.wire_bytes_received,
+                };
                 row(f, &c.channel, &t, &format!("{:>8}", c.rounds()))?;
             }
         }
