@@ -6,10 +6,14 @@
 //! the shares it holds and broadcasts that partial sum; everyone adds the
 //! partial sums and learns the total — and nothing about the other inputs.
 //!
+//! The two steps run as phases (`shares`, `partial`): each party prints
+//! its ledger, one round per phase, two in total, and the totals of all
+//! three parties per phase.
+//!
 //! Run: `cargo run -p mpc-examples --example secure_sum`
 
 use anyhow::{ensure, Context, Result};
-use mpc_pool::{MemoryNetwork, Pool};
+use mpc_pool::{Ledger, MemoryNetwork, Pool};
 
 /// The Mersenne prime 2^61 - 1.
 const P: u64 = (1 << 61) - 1;
@@ -34,7 +38,7 @@ fn random_mod_p() -> Result<u64> {
     }
 }
 
-async fn party(pool: Pool, input: u64) -> Result<u64> {
+async fn party(pool: Pool, input: u64) -> Result<(u64, Ledger)> {
     let me = pool.name().to_owned();
     let peers = pool.peers();
 
@@ -49,6 +53,7 @@ async fn party(pool: Pool, input: u64) -> Result<u64> {
     let mut held = rest; // my own share
 
     // 2. send one share to each peer, with an explicit message id
+    let phase = pool.phase("shares");
     for (peer, share) in peers.iter().zip(&shares) {
         pool.send_with_id(peer, "share", share).await?;
     }
@@ -57,15 +62,18 @@ async fn party(pool: Pool, input: u64) -> Result<u64> {
         tracing::debug!(%me, from = %peer, "got a share");
         held = add(held, share);
     }
+    phase.end();
 
     // 4. publish my partial sum and reconstruct the total
+    let phase = pool.phase("partial");
     pool.broadcast(&held, Some("partial")).await?;
     let mut total = held;
     for (_, partial) in pool.recv_all::<u64>(None, Some("partial")).await? {
         total = add(total, partial);
     }
-    pool.shutdown().await;
-    Ok(total)
+    phase.end();
+    let report = pool.shutdown().await;
+    Ok((total, report.ledger))
 }
 
 #[tokio::main]
@@ -91,13 +99,41 @@ async fn main() -> Result<()> {
     }
 
     let expected = inputs.iter().fold(0, |acc, &x| add(acc, x));
+    let mut ledgers = Vec::new();
     for (me, task) in tasks {
-        let total = task.await.context("party task")??;
+        let (total, ledger) = task.await.context("party task")??;
         println!("{me}: the sum of all inputs is {total}");
         ensure!(
             total == expected,
             "{me} computed {total}, expected {expected}"
         );
+        print!("{ledger}");
+        for (phase, rounds) in [("shares", 1), ("partial", 1)] {
+            let got = ledger.phase(phase).map(|p| p.rounds);
+            ensure!(
+                got == Some(rounds),
+                "{me}: phase {phase} took {got:?} rounds"
+            );
+        }
+        ensure!(
+            ledger.rounds == 2,
+            "{me}: {} rounds in total",
+            ledger.rounds
+        );
+        ledgers.push(ledger);
+    }
+    // the whole pool: every party's figures added up, per phase
+    println!("all parties:");
+    for phase in ["shares", "partial"] {
+        let (mut messages, mut bytes, mut rounds) = (0, 0, 0);
+        for l in &ledgers {
+            if let Some(p) = l.phase(phase) {
+                messages += p.traffic.messages_sent;
+                bytes += p.traffic.bytes_sent;
+                rounds = rounds.max(p.rounds);
+            }
+        }
+        println!("  {phase:<8} {messages} messages, {bytes} bytes sent, {rounds} round(s)");
     }
     Ok(())
 }

@@ -159,8 +159,7 @@ fn peer_since(p: &PeerStats, e: &PeerStats) -> PeerStats {
 
 /// One table row: name, then the traffic columns, then `extra`.
 fn row(f: &mut fmt::Formatter<'_>, name: &str, t: &Traffic, extra: &str) -> fmt::Result {
-    writeln!(
-        f,
+    let line = format!(
         "  {name:<20} {:>9} {:>12} {:>12} {:>9} {:>12} {:>12} {extra}",
         t.messages_sent,
         t.bytes_sent,
@@ -168,7 +167,8 @@ fn row(f: &mut fmt::Formatter<'_>, name: &str, t: &Traffic, extra: &str) -> fmt:
         t.messages_received,
         t.bytes_received,
         t.wire_bytes_received,
-    )
+    );
+    writeln!(f, "{}", line.trim_end())
 }
 
 fn header(f: &mut fmt::Formatter<'_>, what: &str, extra: &str) -> fmt::Result {
