@@ -611,6 +611,8 @@ async fn serve_peer(
     let verdict = {
         let mut recent = recent.lock().unwrap_or_else(|e| e.into_inner());
         if token.as_deref().is_some_and(|t| recent.contains(t)) {
+            // the inbox never sees this repeat: tell it, for its counters
+            state.inbox.duplicate_acknowledged(&peer);
             Ok(Delivery::Duplicate)
         } else {
             let v = state.inbox.deliver_stamped(&peer, packet, stamp);

@@ -438,6 +438,14 @@ impl<W> Mailbox<W> {
         }
     }
 
+    /// Counts a repeated delivery from `peer` the transport acknowledged
+    /// without delivering it again.
+    pub(crate) fn record_duplicate(&mut self, peer: &str) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.stats.duplicates_received += 1;
+        }
+    }
+
     /// Counts a message `peer` refused.
     pub(crate) fn record_refused(&mut self, peer: &str) {
         if let Some(st) = self.peers.get_mut(peer) {

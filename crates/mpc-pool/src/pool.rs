@@ -82,6 +82,10 @@ impl Shared {
 }
 
 impl Inbox for Shared {
+    fn duplicate_acknowledged(&self, from: &str) {
+        self.lock().record_duplicate(from);
+    }
+
     fn peer_departed(&self, from: &str, reason: &str) {
         let failed = self.lock().depart(from, reason);
         if reason == SHUTDOWN_REASON {

@@ -54,6 +54,13 @@ pub trait Inbox: Send + Sync + 'static {
         self.deliver(from, packet)
     }
 
+    /// The transport acknowledged a repeated delivery from `from` without
+    /// handing it to the inbox again (e.g. an HTTP retry whose delivery
+    /// token it remembered). For the counters only. Default: ignored.
+    fn duplicate_acknowledged(&self, from: &str) {
+        let _ = from;
+    }
+
     /// The peer named `from` announced that it is leaving the pool (it shut
     /// down, or its protocol failed), with its reason. The pool fails the
     /// receives waiting on that peer at once instead of letting them time
