@@ -13,7 +13,7 @@
 //! Run: `cargo run -p mpc-examples --example secure_sum`
 
 use anyhow::{ensure, Context, Result};
-use mpc_pool::{Ledger, MemoryNetwork, Pool};
+use mpc_pool::{MemoryNetwork, Pool};
 
 /// The Mersenne prime 2^61 - 1.
 const P: u64 = (1 << 61) - 1;
@@ -38,7 +38,7 @@ fn random_mod_p() -> Result<u64> {
     }
 }
 
-async fn party(pool: Pool, input: u64) -> Result<(u64, Ledger)> {
+async fn party(pool: Pool, input: u64) -> Result<(u64, Pool)> {
     let me = pool.name().to_owned();
     let peers = pool.peers();
 
@@ -72,8 +72,7 @@ async fn party(pool: Pool, input: u64) -> Result<(u64, Ledger)> {
         total = add(total, partial);
     }
     phase.end();
-    let report = pool.shutdown().await;
-    Ok((total, report.ledger))
+    Ok((total, pool))
 }
 
 #[tokio::main]
@@ -99,9 +98,10 @@ async fn main() -> Result<()> {
     }
 
     let expected = inputs.iter().fold(0, |acc, &x| add(acc, x));
-    let mut ledgers = Vec::new();
+    let mut pools = Vec::new();
     for (me, task) in tasks {
-        let (total, ledger) = task.await.context("party task")??;
+        let (total, pool) = task.await.context("party task")??;
+        let ledger = pool.ledger();
         println!("{me}: the sum of all inputs is {total}");
         ensure!(
             total == expected,
@@ -120,20 +120,15 @@ async fn main() -> Result<()> {
             "{me}: {} rounds in total",
             ledger.rounds
         );
-        ledgers.push(ledger);
+        pools.push(pool);
     }
-    // the whole pool: every party's figures added up, per phase
-    println!("all parties:");
-    for phase in ["shares", "partial"] {
-        let (mut messages, mut bytes, mut rounds) = (0, 0, 0);
-        for l in &ledgers {
-            if let Some(p) = l.phase(phase) {
-                messages += p.traffic.messages_sent;
-                bytes += p.traffic.bytes_sent;
-                rounds = rounds.max(p.rounds);
-            }
-        }
-        println!("  {phase:<8} {messages} messages, {bytes} bytes sent, {rounds} round(s)");
+    // the whole pool: alice asks the others for their ledgers (while they
+    // are still up) and adds them up per phase
+    let all = pools[0].pool_ledger().await;
+    print!("{all}");
+    ensure!(all.missing.is_empty(), "not reported: {:?}", all.missing);
+    for pool in pools {
+        pool.shutdown().await;
     }
     Ok(())
 }

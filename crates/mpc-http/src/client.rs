@@ -26,7 +26,9 @@ use reqwest::StatusCode;
 
 use crate::addr::PeerAddr;
 use crate::error::HttpError;
-use crate::protocol::{RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, ROUND_HEADER};
+use crate::protocol::{
+    RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER,
+};
 use crate::tls::TlsSetup;
 
 /// First pause between attempts; doubles up to [`MAX_BACKOFF`].
@@ -563,6 +565,54 @@ impl Clients {
         }
     }
 }
+
+impl Clients {
+    /// Asks `to` for its report, if it is known to run this crate (never a
+    /// Python peer); `Ok(None)` otherwise or if it has none.
+    pub(crate) fn ask_report(
+        &self,
+        to: &str,
+    ) -> impl std::future::Future<Output = Result<Option<Bytes>, TransportError>> + Send + 'static
+    {
+        let peer = self.peers.get(to).cloned();
+        let rust = self.rust_peers.is_rust(to);
+        let cookie = self.cookie.clone();
+        let to = to.to_owned();
+        async move {
+            let peer = peer.ok_or_else(|| TransportError::UnknownPeer { peer: to.clone() })?;
+            if !rust {
+                return Ok(None);
+            }
+            let mut url = peer.url.clone();
+            url.set_path(REPORT_PATH);
+            let resp = peer
+                .client
+                .post(url)
+                .header(COOKIE, cookie)
+                .timeout(REPORT_TIMEOUT)
+                .send()
+                .await
+                .map_err(|e| TransportError::Unreachable {
+                    peer: to.clone(),
+                    reason: describe(&e),
+                })?;
+            if resp.status() != StatusCode::OK {
+                return Ok(None);
+            }
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| TransportError::Unreachable {
+                    peer: to.clone(),
+                    reason: describe(&e),
+                })?;
+            Ok(Some(body))
+        }
+    }
+}
+
+/// How long asking a peer for its report may take.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a departure announcement may take per peer.
 const DEPARTURE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -43,7 +43,7 @@ use mpc_transport::{check_peer_names, Sent, SharedInbox, Transport, TransportErr
 
 pub use config::{HttpConfig, ServerLimits};
 pub use error::HttpError;
-pub use protocol::{DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, ROUND_HEADER};
+pub use protocol::{DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER};
 pub use tls::{TlsConfig, TlsError};
 
 use config::Listen;
@@ -185,6 +185,13 @@ impl Transport for HttpTransport {
 
     fn announce_departure(&self, reason: &str) -> impl std::future::Future<Output = ()> + Send {
         self.clients.announce_departure(reason)
+    }
+
+    fn ask_report(
+        &self,
+        to: &str,
+    ) -> impl std::future::Future<Output = Result<Option<Bytes>, TransportError>> + Send {
+        self.clients.ask_report(to)
     }
 
     fn local_addr(&self) -> Option<SocketAddr> {

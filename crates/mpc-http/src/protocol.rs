@@ -21,6 +21,11 @@ pub const ROUND_HEADER: &str = "x-mpc-round";
 /// the reason). The Python package answers it with 404 and ignores it.
 pub const DEPARTURE_PATH: &str = "/mpc/departure";
 
+/// The path a Rust party posts to ask a peer known to run this crate for
+/// its report (its ledger); the answer's body is the report, 404 if it has
+/// none. Never sent to Python peers.
+pub const REPORT_PATH: &str = "/mpc/report";
+
 /// A response header by which a Rust server shows it understands this
 /// crate's additions (departure announcements).
 pub const POOL_HEADER: &str = "x-mpc-pool";

@@ -22,7 +22,9 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::addr::{PeerAddr, PeerDirectory, Resolver};
 use crate::config::ServerLimits;
-use crate::protocol::{RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, ROUND_HEADER};
+use crate::protocol::{
+    RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER,
+};
 use crate::tls::TlsSetup;
 
 /// Longest departure reason read.
@@ -536,6 +538,13 @@ async fn serve_peer(
 ) -> Response {
     if uri.path() == DEPARTURE_PATH {
         return departure(state, &peer, body).await;
+    }
+    if uri.path() == REPORT_PATH {
+        drop(body);
+        return match state.inbox.report() {
+            Some(report) => (StatusCode::OK, report).into_response(),
+            None => reply(StatusCode::NOT_FOUND, "no report"),
+        };
     }
     // how big
     let limit = state.limits.max_body_size;

@@ -2,11 +2,12 @@
 //! channel and per phase, with its rounds ([`crate::Pool::ledger`]).
 
 use std::fmt;
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::channels::ChannelStats;
-use crate::mailbox::PeerStats;
+use crate::mailbox::{Mailbox, PeerStats};
 use crate::phases::{PhaseLedger, Traffic};
 
 /// What a party's pool moved up to a moment: per peer and direction, per
@@ -41,6 +42,19 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// The ledger of `party` from its mailbox, its clock (the highest stamp
+    /// read) and its channels' traffic.
+    pub(crate) fn snapshot<W>(
+        party: &str,
+        mailbox: &Mailbox<W>,
+        clock: u64,
+        channels: Vec<ChannelStats>,
+    ) -> Ledger {
+        let rounds = mailbox.round_sent().max(clock);
+        let phases = mailbox.phases().snapshot(rounds, Instant::now());
+        Ledger::new(party.to_owned(), rounds, mailbox.stats(), channels, phases)
+    }
+
     /// Assembles a ledger (the totals are summed from the peers).
     pub(crate) fn new(
         party: String,

@@ -43,6 +43,7 @@ mod mailbox;
 mod phase;
 mod phases;
 mod pool;
+mod report;
 
 pub use builder::{PeerConfig, PoolBuilder, TransportContext};
 pub use channel::Channel;
@@ -53,6 +54,7 @@ pub use mailbox::{BufferLimits, MessageRef, PeerStats};
 pub use phase::Phase;
 pub use phases::{PhaseLedger, Traffic};
 pub use pool::{Pending, Pool, Recv, SendHandle, ShutdownReport, DEFAULT_TIMEOUT};
+pub use report::PoolLedger;
 
 pub use mpc_http::{ServerLimits, TlsConfig, TlsError};
 pub use mpc_serial::{tagged, BigInt, Blob, Bytes, DecodeLimits, NdArray, PyClass, Tagged, Value};

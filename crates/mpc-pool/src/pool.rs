@@ -69,6 +69,19 @@ impl Shared {
         self.channels.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The pool's ledger now.
+    pub(crate) fn ledger(&self) -> Ledger {
+        let mb = self.lock();
+        // lock order: mailbox, then channels
+        let channels = self.book().stats();
+        Ledger::snapshot(
+            &self.name,
+            &mb,
+            self.clock.load(Ordering::Acquire),
+            channels,
+        )
+    }
+
     /// Hands `msg` to `waiter`; if the receiver went away meanwhile, files
     /// it again so it is not lost.
     fn wake(&self, peer: &str, id: &str, waiter: Waiter, msg: Incoming) {
@@ -82,6 +95,10 @@ impl Shared {
 }
 
 impl Inbox for Shared {
+    fn report(&self) -> Option<Bytes> {
+        mpc_serial::encode_value(&self.ledger()).ok()
+    }
+
     fn duplicate_acknowledged(&self, from: &str) {
         self.lock().record_duplicate(from);
     }
@@ -249,20 +266,7 @@ impl Pool {
     /// A snapshot of what this pool moved so far: per peer and direction,
     /// per channel and per phase, with its rounds (see [`Ledger`]).
     pub fn ledger(&self) -> Ledger {
-        let shared = &self.inner.shared;
-        let now = std::time::Instant::now();
-        let (peers, round_sent, phases) = {
-            let mb = shared.lock();
-            let round = mb.round_sent().max(shared.clock.load(Ordering::Acquire));
-            (
-                mb.stats(),
-                mb.round_sent(),
-                mb.phases().snapshot(round, now),
-            )
-        };
-        let rounds = round_sent.max(shared.clock.load(Ordering::Acquire));
-        let channels = shared.book().stats();
-        Ledger::new(shared.name.clone(), rounds, peers, channels, phases)
+        self.inner.shared.ledger()
     }
 
     /// Traffic per channel, for every channel opened so far, by path.

@@ -209,3 +209,104 @@ async fn wire_bytes_over_http_are_the_request_and_response_moved() {
     assert_eq!(py.wire_bytes_received, RESPONSE.len() as u64);
     assert_eq!(py.retries, 0);
 }
+
+#[tokio::test]
+async fn all_party_totals_in_memory_name_who_could_not_report() {
+    let net = MemoryNetwork::new();
+    let pools = trio(&net).await;
+    let tasks: Vec<_> = pools
+        .iter()
+        .cloned()
+        .zip([1u64, 2, 3])
+        .map(|(p, x)| tokio::spawn(secure_sum(p, x)))
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = pools[0].pool_ledger().await;
+    assert!(all.missing.is_empty(), "{:?}", all.missing);
+    assert_eq!(all.parties.len(), 3);
+    assert_eq!(all.total.messages_sent, 12);
+    assert_eq!(all.rounds, 2);
+    let shares = all.phase("shares").unwrap();
+    assert_eq!((shares.traffic.messages_sent, shares.rounds), (6, 1));
+    assert_eq!(all.phase("sums").unwrap().traffic.messages_sent, 6);
+    assert!(all.to_string().contains("all parties (alice, bob, carol)"));
+    // a party gone cannot report
+    pools[2].shutdown().await;
+    let all = pools[0].pool_ledger().await;
+    assert_eq!(all.missing, ["carol"]);
+    assert_eq!(all.parties.len(), 2);
+}
+
+async fn http_trio_and_python(py: std::net::SocketAddr) -> Vec<Pool> {
+    let names = ["alice", "bob", "carol"];
+    let ls: Vec<(TcpListener, String)> = names
+        .iter()
+        .map(|_| {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let a = l.local_addr().unwrap().to_string();
+            (l, a)
+        })
+        .collect();
+    let addrs: Vec<String> = ls.iter().map(|(_, a)| a.clone()).collect();
+    let mut pools = Vec::new();
+    for (i, (l, _)) in ls.into_iter().enumerate() {
+        let mut b = Pool::builder(names[i])
+            .listener(l)
+            .retry_window(Duration::from_secs(5))
+            .timeout(Some(Duration::from_secs(20)));
+        for (j, p) in names.iter().enumerate() {
+            if i != j {
+                b = b.peer_at(*p, addrs[j].clone());
+            }
+        }
+        if i == 0 {
+            b = b.peer_at("py", py.to_string());
+        }
+        pools.push(b.start().await.unwrap());
+    }
+    pools
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_party_totals_over_http_skip_python_peers() {
+    let py = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let py_addr = py.local_addr().unwrap();
+    let pools = http_trio_and_python(py_addr).await;
+    let (a, b, c) = (&pools[0], &pools[1], &pools[2]);
+    {
+        let _p = a.phase("step");
+        let _q = b.phase("step");
+        let _r = c.phase("step");
+        for (me, others) in [
+            (a, ["bob", "carol"]),
+            (b, ["alice", "carol"]),
+            (c, ["alice", "bob"]),
+        ] {
+            for o in others {
+                me.send(o, &7u64).await.unwrap();
+            }
+        }
+        for (me, others) in [
+            (a, ["bob", "carol"]),
+            (b, ["alice", "carol"]),
+            (c, ["alice", "bob"]),
+        ] {
+            for o in others {
+                let _: u64 = me.recv(o).await.unwrap();
+            }
+        }
+    }
+    let all = a.pool_ledger().await;
+    // "py" never spoke this crate's additions: never asked, named missing
+    assert_eq!(all.missing, ["py"]);
+    assert_eq!(all.parties.len(), 3);
+    assert_eq!(all.total.messages_sent, 6);
+    assert!(all.total.wire_bytes_sent > all.total.bytes_sent);
+    let step = all.phase("step").unwrap();
+    assert_eq!((step.traffic.messages_sent, step.rounds), (6, 1));
+    // the Python peer saw no request at all
+    let accepted = tokio::time::timeout(Duration::from_millis(200), py.accept()).await;
+    assert!(accepted.is_err(), "the Python peer was asked");
+}

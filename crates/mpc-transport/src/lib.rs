@@ -61,6 +61,13 @@ pub trait Inbox: Send + Sync + 'static {
         let _ = from;
     }
 
+    /// This party's report for a peer that asks for it
+    /// ([`Transport::ask_report`]): opaque bytes (the pool: its ledger).
+    /// Default: none.
+    fn report(&self) -> Option<Bytes> {
+        None
+    }
+
     /// The peer named `from` announced that it is leaving the pool (it shut
     /// down, or its protocol failed), with its reason. The pool fails the
     /// receives waiting on that peer at once instead of letting them time
@@ -256,6 +263,17 @@ pub trait Transport: Send + Sync + 'static {
         async {}
     }
 
+    /// Asks the peer named `to` for its report ([`Inbox::report`]), briefly.
+    /// `Ok(None)` if the peer gives none or is not known to understand the
+    /// question (a Python party is never asked). Default: `Ok(None)`.
+    fn ask_report(
+        &self,
+        to: &str,
+    ) -> impl Future<Output = Result<Option<Bytes>, TransportError>> + Send {
+        let _ = to;
+        async { Ok(None) }
+    }
+
     /// The local address peers reach this party at, for transports that
     /// listen on one (the HTTP server's socket). Default: `None`.
     fn local_addr(&self) -> Option<SocketAddr> {
@@ -338,6 +356,11 @@ pub trait DynTransport: Send + Sync + 'static {
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()>;
     /// See [`Transport::announce_departure`].
     fn announce_departure_boxed<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, ()>;
+    /// See [`Transport::ask_report`].
+    fn ask_report_boxed<'a>(
+        &'a self,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Bytes>, TransportError>>;
     /// See [`Transport::local_addr`].
     fn local_addr_dyn(&self) -> Option<SocketAddr>;
 }
@@ -370,6 +393,12 @@ impl<T: Transport> DynTransport for T {
     }
     fn announce_departure_boxed<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(Transport::announce_departure(self, reason))
+    }
+    fn ask_report_boxed<'a>(
+        &'a self,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Bytes>, TransportError>> {
+        Box::pin(Transport::ask_report(self, to))
     }
     fn local_addr_dyn(&self) -> Option<SocketAddr> {
         Transport::local_addr(self)

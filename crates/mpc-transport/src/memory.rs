@@ -426,6 +426,25 @@ impl Transport for MemoryTransport {
         self.close();
     }
 
+    async fn ask_report(&self, to: &str) -> Result<Option<Bytes>, TransportError> {
+        if self.is_closed() {
+            return Err(TransportError::Closed);
+        }
+        if !self.endpoint.peers.contains(to) {
+            return Err(TransportError::UnknownPeer {
+                peer: to.to_owned(),
+            });
+        }
+        let target = self.resolve(to).await?;
+        let open = *target.open.read().unwrap_or_else(PoisonError::into_inner);
+        if !open {
+            return Err(TransportError::PeerGone {
+                peer: to.to_owned(),
+            });
+        }
+        Ok(target.inbox.report())
+    }
+
     async fn announce_departure(&self, reason: &str) {
         let targets: Vec<Arc<Endpoint>> = {
             let names = self.network.inner.lock_names();
