@@ -596,7 +596,9 @@ impl Clients {
                     peer: to.clone(),
                     reason: describe(&e),
                 })?;
-            if resp.status() != StatusCode::OK {
+            if resp.status() != StatusCode::OK
+                || resp.content_length().is_none_or(|n| n > MAX_REPORT)
+            {
                 return Ok(None);
             }
             let body = resp
@@ -610,6 +612,10 @@ impl Clients {
         }
     }
 }
+
+/// Largest report read from a peer (a ledger is a few KiB per phase and
+/// peer).
+const MAX_REPORT: u64 = 16 << 20;
 
 /// How long asking a peer for its report may take.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(5);
