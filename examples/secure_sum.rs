@@ -6,6 +6,10 @@
 //! the shares it holds and broadcasts that partial sum; everyone adds the
 //! partial sums and learns the total — and nothing about the other inputs.
 //!
+//! The two steps run as phases (`shares`, `partial`): each party prints
+//! its ledger, one round per phase, two in total, and the totals of all
+//! three parties per phase.
+//!
 //! Run: `cargo run -p mpc-examples --example secure_sum`
 
 mod logging;
@@ -36,7 +40,7 @@ fn random_mod_p() -> Result<u64> {
     }
 }
 
-async fn party(pool: Pool, input: u64) -> Result<u64> {
+async fn party(pool: Pool, input: u64) -> Result<(u64, Pool)> {
     let me = pool.name().to_owned();
     let peers = pool.peers();
 
@@ -51,6 +55,7 @@ async fn party(pool: Pool, input: u64) -> Result<u64> {
     let mut held = rest; // my own share
 
     // 2. send one share to each peer, with an explicit message id
+    let phase = pool.phase("shares");
     for (peer, share) in peers.iter().zip(&shares) {
         pool.send_with_id(peer, "share", share).await?;
     }
@@ -59,15 +64,17 @@ async fn party(pool: Pool, input: u64) -> Result<u64> {
         tracing::debug!(%me, from = %peer, "got a share");
         held = add(held, share);
     }
+    phase.end();
 
     // 4. publish my partial sum and reconstruct the total
+    let phase = pool.phase("partial");
     pool.broadcast(&held, Some("partial")).await?;
     let mut total = held;
     for (_, partial) in pool.recv_all::<u64>(None, Some("partial")).await? {
         total = add(total, partial);
     }
-    pool.shutdown().await;
-    Ok(total)
+    phase.end();
+    Ok((total, pool))
 }
 
 #[tokio::main]
@@ -89,13 +96,37 @@ async fn main() -> Result<()> {
     }
 
     let expected = inputs.iter().fold(0, |acc, &x| add(acc, x));
+    let mut pools = Vec::new();
     for (me, task) in tasks {
-        let total = task.await.context("party task")??;
+        let (total, pool) = task.await.context("party task")??;
+        let ledger = pool.ledger();
         println!("{me}: the sum of all inputs is {total}");
         ensure!(
             total == expected,
             "{me} computed {total}, expected {expected}"
         );
+        print!("{ledger}");
+        for (phase, rounds) in [("shares", 1), ("partial", 1)] {
+            let got = ledger.phase(phase).map(|p| p.rounds);
+            ensure!(
+                got == Some(rounds),
+                "{me}: phase {phase} took {got:?} rounds"
+            );
+        }
+        ensure!(
+            ledger.rounds == 2,
+            "{me}: {} rounds in total",
+            ledger.rounds
+        );
+        pools.push(pool);
+    }
+    // the whole pool: alice asks the others for their ledgers (while they
+    // are still up) and adds them up per phase
+    let all = pools[0].pool_ledger().await;
+    print!("{all}");
+    ensure!(all.missing.is_empty(), "not reported: {:?}", all.missing);
+    for pool in pools {
+        pool.shutdown().await;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use mpc_measure::Record;
+use mpc_measure::{Record, RecordLedger};
 use mpc_pool::{Bytes, Pending, Pool};
 use serde::{Serialize, Serializer};
 use tokio::task::JoinSet;
@@ -159,6 +159,16 @@ pub(crate) async fn run(args: BenchArgs) -> Result<ExitCode> {
             "received messages that were not echoes of this benchmark"
         );
     }
+    let l = &report.ledger;
+    let ledger = RecordLedger {
+        messages_sent: l.total.messages_sent,
+        messages_received: l.total.messages_received,
+        bytes_sent: l.total.bytes_sent,
+        bytes_received: l.total.bytes_received,
+        wire_bytes_sent: l.total.wire_bytes_sent,
+        wire_bytes_received: l.total.wire_bytes_received,
+        rounds: l.rounds,
+    };
     println!(
         "{}",
         Record::from_run(
@@ -168,6 +178,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<ExitCode> {
             outcome.elapsed,
             outcome.roundtrips
         )
+        .with_ledger(ledger)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -119,6 +119,7 @@ pub(crate) async fn run(args: EchoArgs) -> Result<ExitCode> {
         pool.name(),
         report.unread.len()
     );
+    print!("{}", report.ledger);
     let complete = match args.count {
         Some(n) => reason == "count" && received >= n,
         None => true,

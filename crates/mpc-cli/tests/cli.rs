@@ -199,6 +199,16 @@ fn alice_echo(bob_port: u16, count: usize) -> Vec<String> {
 /// `mpc echo --count 6` and `mpc bench --count 6 --size 1000 --inflight 3`
 /// against it; both must exit 0 and the JSON line must add up.
 fn echo_and_bench(alice_tls: Vec<String>, bob_tls: Vec<String>, tls_word: &str) {
+    echo_and_bench_inflight(alice_tls, bob_tls, tls_word, 3);
+}
+
+/// [`echo_and_bench`] with `--inflight inflight`.
+fn echo_and_bench_inflight(
+    alice_tls: Vec<String>,
+    bob_tls: Vec<String>,
+    tls_word: &str,
+    inflight: u64,
+) {
     let bench_port = free_port();
     let mut echo_args = alice_echo(bench_port, 6);
     echo_args.extend(alice_tls);
@@ -226,7 +236,7 @@ fn echo_and_bench(alice_tls: Vec<String>, bob_tls: Vec<String>, tls_word: &str) 
         "--count",
         "6",
         "--inflight",
-        "3",
+        &inflight.to_string(),
         "--timeout",
         "30",
     ]
@@ -247,7 +257,34 @@ fn echo_and_bench(alice_tls: Vec<String>, bob_tls: Vec<String>, tls_word: &str) 
     let j: serde_json::Value = serde_json::from_str(lines[0]).expect("JSON line");
     assert_eq!(j["size"], 1000);
     assert_eq!(j["count"], 6);
-    assert_eq!(j["inflight"], 3);
+    assert_eq!(j["inflight"], inflight);
+    let l = &j["ledger"];
+    assert_eq!(l["messages_sent"], 6, "{j}");
+    assert_eq!(l["messages_received"], 6, "{j}");
+    let bytes_sent = l["bytes_sent"].as_u64().expect("bytes_sent");
+    assert!(bytes_sent > 6000, "{j}");
+    assert!(
+        l["bytes_received"].as_u64().expect("bytes_received") > 6000,
+        "{j}"
+    );
+    assert!(
+        l["wire_bytes_sent"].as_u64().expect("wire_bytes_sent") > bytes_sent,
+        "{j}"
+    );
+    assert!(
+        l["wire_bytes_received"]
+            .as_u64()
+            .expect("wire_bytes_received")
+            > 0,
+        "{j}"
+    );
+    let rounds = l["rounds"].as_u64().expect("rounds");
+    if inflight == 1 {
+        // a ping-pong of 6 exchanges
+        assert_eq!(rounds, 12, "{j}");
+    } else {
+        assert!((2..=12).contains(&rounds), "{j}");
+    }
     let seconds = j["seconds"].as_f64().expect("seconds");
     let rt = j["roundtrip_us"].as_f64().expect("roundtrip_us");
     let mbps = j["mb_per_s"].as_f64().expect("mb_per_s");
@@ -272,6 +309,12 @@ fn echo_and_bench(alice_tls: Vec<String>, bob_tls: Vec<String>, tls_word: &str) 
         stdout.contains("stopped name=alice reason=count received=6 echoed=6 failed=0"),
         "{stdout}"
     );
+    assert!(stdout.contains("ledger of alice:"), "{stdout}");
+}
+
+#[test]
+fn bench_with_one_in_flight_counts_two_rounds_per_message() {
+    echo_and_bench_inflight(Vec::new(), Vec::new(), "off", 1);
 }
 
 #[test]

@@ -20,13 +20,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use bytes::Bytes;
-use mpc_transport::{Rejection, TransportError};
+use mpc_transport::{Rejection, Sent, TransportError};
 use reqwest::header::{HeaderValue, CONTENT_TYPE, COOKIE};
 use reqwest::StatusCode;
 
 use crate::addr::PeerAddr;
 use crate::error::HttpError;
-use crate::protocol::{RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
+use crate::protocol::{
+    RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER,
+};
 use crate::tls::TlsSetup;
 
 /// First pause between attempts; doubles up to [`MAX_BACKOFF`].
@@ -174,7 +176,8 @@ impl Clients {
         &self,
         to: &str,
         parts: Vec<Bytes>,
-    ) -> impl std::future::Future<Output = Result<(), TransportError>> + Send + 'static {
+        stamp: Option<u64>,
+    ) -> impl std::future::Future<Output = Result<Sent, TransportError>> + Send + 'static {
         let size: usize = parts.iter().map(Bytes::len).sum();
         let peer = self.peers.get(to).cloned();
         let to = to.to_owned();
@@ -195,21 +198,27 @@ impl Clients {
             let deadline = started + window;
             let mut backoff = FIRST_BACKOFF;
             let mut attempt = 0u32;
+            let mut wire = Wire::default();
             loop {
                 if closed.load(Ordering::Acquire) {
                     return Err(TransportError::Closed);
                 }
                 attempt += 1;
                 let progress = Arc::new(Progress::new(size as u64));
-                let request = peer
+                let mut request = peer
                     .client
                     .post(peer.url.clone())
                     .header(COOKIE, cookie.clone())
                     .header(CONTENT_TYPE, "application/octet-stream")
-                    .header(DELIVERY_HEADER, token.as_str())
+                    .header(DELIVERY_HEADER, token.as_str());
+                if let Some(stamp) = stamp {
+                    request = request.header(ROUND_HEADER, stamp);
+                }
+                let request = request
                     .timeout(attempt_timeout)
-                    .body(PartsBody::body(&parts, progress.clone()))
-                    .send();
+                    .body(PartsBody::body(&parts, progress.clone()));
+                let head = request_head_len(&peer.url, cookie.len(), token.len(), stamp, size);
+                let request = request.send();
                 // the attempt is raced against its watchdog; when the
                 // watchdog wins, the request future is dropped here, and
                 // its connection with it
@@ -234,6 +243,12 @@ impl Clients {
                         Err(stall.to_string())
                     }
                 };
+                // what this attempt wrote: its head, and the body slices
+                // hyper took
+                wire.sent += head + progress.taken();
+                if let Ok(resp) = &res {
+                    wire.received += response_len(resp);
+                }
                 let why = match res {
                     Ok(resp) if resp.status() == StatusCode::OK => {
                         if resp.headers().contains_key(POOL_HEADER) {
@@ -242,7 +257,7 @@ impl Clients {
                         if attempt > 1 {
                             tracing::debug!(to = %to, attempt, "delivered after retries");
                         }
-                        return Ok(());
+                        return Ok(Sent::new(wire.sent, wire.received, attempt));
                     }
                     Ok(resp) if resp.status() == StatusCode::SERVICE_UNAVAILABLE => {
                         format!("busy: {}", error_text(resp, stall_timeout).await)
@@ -281,6 +296,59 @@ impl Clients {
             }
         }
     }
+}
+
+/// Bytes moved for one message over its attempts.
+#[derive(Debug, Default, Clone, Copy)]
+struct Wire {
+    sent: u64,
+    received: u64,
+}
+
+/// The size of the HTTP/1.1 head hyper writes for `request`: the request
+/// line, the headers set here, and those the client adds (`host`,
+/// `accept`, `content-length`), each `name: value\r\n`, and the empty line.
+fn request_head_len(
+    url: &reqwest::Url,
+    cookie: usize,
+    token: usize,
+    stamp: Option<u64>,
+    size: usize,
+) -> u64 {
+    const CRLF: usize = 2;
+    let line = "POST ".len() + url.path().len() + " HTTP/1.1".len() + CRLF;
+    let host = url.host_str().map_or(0, str::len) + url.port().map_or(0, |p| 1 + digits(p.into()));
+    let fixed = "host: ".len() + host + CRLF + "accept: */*".len() + CRLF;
+    let length = "content-length: ".len() + digits(size as u64) + CRLF;
+    let set = "cookie: ".len()
+        + cookie
+        + CRLF
+        + "content-type: application/octet-stream".len()
+        + CRLF
+        + DELIVERY_HEADER.len()
+        + 2
+        + token
+        + CRLF
+        + stamp.map_or(0, |s| ROUND_HEADER.len() + 2 + digits(s) + CRLF);
+    (line + fixed + length + set + CRLF) as u64
+}
+
+/// Decimal digits of `n`.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// The size of a response as read: its status line, headers, and the body
+/// it declared.
+fn response_len(resp: &reqwest::Response) -> u64 {
+    let status = resp.status();
+    let line = "HTTP/1.1 ".len() + 3 + 1 + status.canonical_reason().map_or(0, str::len) + 2;
+    let headers: usize = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + 2 + v.len() + 2)
+        .sum();
+    (line + headers + 2) as u64 + resp.content_length().unwrap_or(0)
 }
 
 /// "1 attempt", "2 attempts".
@@ -355,6 +423,8 @@ struct ProgressState {
     /// When the last slice was taken: the whole request is with the
     /// connection.
     ended: Option<Instant>,
+    /// Body bytes handed to the connection so far.
+    taken: u64,
 }
 
 impl Progress {
@@ -367,6 +437,7 @@ impl Progress {
                 first: Some(started),
                 last: Some(started),
                 ended: Some(started),
+                taken: 0,
             };
         }
         Progress {
@@ -380,10 +451,16 @@ impl Progress {
         *self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records that a slice was handed out, the last one if `end`.
-    fn record(&self, end: bool) {
+    /// Body bytes handed to the connection so far.
+    fn taken(&self) -> u64 {
+        self.state().taken
+    }
+
+    /// Records that a slice of `len` bytes was handed out, the last one if `end`.
+    fn record(&self, len: u64, end: bool) {
         let now = Instant::now();
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.taken += len;
         s.first.get_or_insert(now);
         s.last = Some(now);
         if end {
@@ -489,6 +566,60 @@ impl Clients {
     }
 }
 
+impl Clients {
+    /// Asks `to` for its report, if it is known to run this crate (never a
+    /// Python peer); `Ok(None)` otherwise or if it has none.
+    pub(crate) fn ask_report(
+        &self,
+        to: &str,
+    ) -> impl std::future::Future<Output = Result<Option<Bytes>, TransportError>> + Send + 'static
+    {
+        let peer = self.peers.get(to).cloned();
+        let rust = self.rust_peers.is_rust(to);
+        let cookie = self.cookie.clone();
+        let to = to.to_owned();
+        async move {
+            let peer = peer.ok_or_else(|| TransportError::UnknownPeer { peer: to.clone() })?;
+            if !rust {
+                return Ok(None);
+            }
+            let mut url = peer.url.clone();
+            url.set_path(REPORT_PATH);
+            let resp = peer
+                .client
+                .post(url)
+                .header(COOKIE, cookie)
+                .timeout(REPORT_TIMEOUT)
+                .send()
+                .await
+                .map_err(|e| TransportError::Unreachable {
+                    peer: to.clone(),
+                    reason: describe(&e),
+                })?;
+            if resp.status() != StatusCode::OK
+                || resp.content_length().is_none_or(|n| n > MAX_REPORT)
+            {
+                return Ok(None);
+            }
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| TransportError::Unreachable {
+                    peer: to.clone(),
+                    reason: describe(&e),
+                })?;
+            Ok(Some(body))
+        }
+    }
+}
+
+/// Largest report read from a peer (a ledger is a few KiB per phase and
+/// peer).
+const MAX_REPORT: u64 = 16 << 20;
+
+/// How long asking a peer for its report may take.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a departure announcement may take per peer.
 const DEPARTURE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -545,7 +676,8 @@ impl http_body::Body for PartsBody {
             this.parts.pop_front().unwrap_or_default()
         };
         this.remaining -= slice.len() as u64;
-        this.progress.record(this.remaining == 0);
+        this.progress
+            .record(slice.len() as u64, this.remaining == 0);
         std::task::Poll::Ready(Some(Ok(http_body::Frame::data(slice))))
     }
 
@@ -702,16 +834,16 @@ mod tests {
         assert_eq!(at, p.started + CONNECT_TIMEOUT + stall);
         // each slice taken pushes the deadline on
         tokio::time::advance(Duration::from_secs(1)).await;
-        p.record(false);
+        p.record(1, false);
         let (at, why) = p.deadline(stall);
         assert_eq!((at, why), (Instant::now() + stall, Stall::Body(stall)));
         tokio::time::advance(Duration::from_secs(4)).await;
-        p.record(false);
+        p.record(1, false);
         assert_eq!(p.deadline(stall).0, Instant::now() + stall);
         // the last slice: the response may take the stall timeout, plus a
         // second per 16 MiB, plus the time the last 4 MiB took to go out
         tokio::time::advance(Duration::from_secs(3)).await;
-        p.record(true);
+        p.record(1, true);
         let (at, why) = p.deadline(stall);
         let wait = stall + Duration::from_secs(4) + Duration::from_micros(7_000_000 / 16);
         assert_eq!((at, why), (Instant::now() + wait, Stall::Response(wait)));
@@ -735,7 +867,7 @@ mod tests {
             async move { p.watch(stall).await }
         });
         tokio::time::advance(Duration::from_millis(100)).await;
-        p.record(true);
+        p.record(1, true);
         let fired = tokio::time::timeout(Duration::from_secs(5), watch)
             .await
             .expect("the watchdog slept through the connecting allowance")

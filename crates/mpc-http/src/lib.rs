@@ -39,11 +39,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mpc_transport::{check_peer_names, SharedInbox, Transport, TransportError};
+use mpc_transport::{check_peer_names, Sent, SharedInbox, Transport, TransportError};
 
 pub use config::{HttpConfig, ServerLimits};
 pub use error::HttpError;
-pub use protocol::{DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
+pub use protocol::{DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER};
 pub use tls::{TlsConfig, TlsError};
 
 use config::Listen;
@@ -156,7 +156,8 @@ impl Transport for HttpTransport {
         to: &str,
         packet: Bytes,
     ) -> impl std::future::Future<Output = Result<(), TransportError>> + Send {
-        self.clients.send(to, vec![packet])
+        let sent = self.clients.send(to, vec![packet], None);
+        async move { sent.await.map(drop) }
     }
 
     fn send_parts(
@@ -164,7 +165,17 @@ impl Transport for HttpTransport {
         to: &str,
         parts: Vec<Bytes>,
     ) -> impl std::future::Future<Output = Result<(), TransportError>> + Send {
-        self.clients.send(to, parts)
+        let sent = self.clients.send(to, parts, None);
+        async move { sent.await.map(drop) }
+    }
+
+    fn send_stamped(
+        &self,
+        to: &str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> impl std::future::Future<Output = Result<Sent, TransportError>> + Send {
+        self.clients.send(to, parts, Some(stamp))
     }
 
     fn shutdown(&self) -> impl std::future::Future<Output = ()> + Send {
@@ -174,6 +185,13 @@ impl Transport for HttpTransport {
 
     fn announce_departure(&self, reason: &str) -> impl std::future::Future<Output = ()> + Send {
         self.clients.announce_departure(reason)
+    }
+
+    fn ask_report(
+        &self,
+        to: &str,
+    ) -> impl std::future::Future<Output = Result<Option<Bytes>, TransportError>> + Send {
+        self.clients.ask_report(to)
     }
 
     fn local_addr(&self) -> Option<SocketAddr> {

@@ -12,9 +12,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// only): retries of one message carry the same token.
 pub const DELIVERY_HEADER: &str = "x-mpc-delivery";
 
+/// The request header carrying a message's round stamp (Rust senders
+/// only; the Python package ignores it, as it ignores
+/// [`DELIVERY_HEADER`]): 1 + the highest stamp its sender had received.
+pub const ROUND_HEADER: &str = "x-mpc-round";
+
 /// The path a Rust party posts its departure announcement to (the body is
 /// the reason). The Python package answers it with 404 and ignores it.
 pub const DEPARTURE_PATH: &str = "/mpc/departure";
+
+/// The path a Rust party posts to ask a peer known to run this crate for
+/// its report (its ledger); the answer's body is the report, 404 if it has
+/// none. Never sent to Python peers.
+pub const REPORT_PATH: &str = "/mpc/report";
 
 /// A response header by which a Rust server shows it understands this
 /// crate's additions (departure announcements).

@@ -22,7 +22,9 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::addr::{PeerAddr, PeerDirectory, Resolver};
 use crate::config::ServerLimits;
-use crate::protocol::{RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER};
+use crate::protocol::{
+    RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER,
+};
 use crate::tls::TlsSetup;
 
 /// Longest departure reason read.
@@ -537,6 +539,13 @@ async fn serve_peer(
     if uri.path() == DEPARTURE_PATH {
         return departure(state, &peer, body).await;
     }
+    if uri.path() == REPORT_PATH {
+        drop(body);
+        return match state.inbox.report() {
+            Some(report) => (StatusCode::OK, report).into_response(),
+            None => reply(StatusCode::NOT_FOUND, "no report"),
+        };
+    }
     // how big
     let limit = state.limits.max_body_size;
     let declared = match headers
@@ -597,6 +606,13 @@ async fn serve_peer(
     if token.is_some() {
         state.rust_peers.mark(&peer);
     }
+    // the sender's round stamp; absent (a Python sender) or unreadable:
+    // the inbox counts the message one round after our last one to it
+    let stamp = headers
+        .get(ROUND_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0);
     let Some(recent) = state.recent.get(&peer) else {
         return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
     };
@@ -604,9 +620,11 @@ async fn serve_peer(
     let verdict = {
         let mut recent = recent.lock().unwrap_or_else(|e| e.into_inner());
         if token.as_deref().is_some_and(|t| recent.contains(t)) {
+            // the inbox never sees this repeat: tell it, for its counters
+            state.inbox.duplicate_acknowledged(&peer);
             Ok(Delivery::Duplicate)
         } else {
-            let v = state.inbox.deliver(&peer, packet);
+            let v = state.inbox.deliver_stamped(&peer, packet, stamp);
             if let (Ok(_), Some(t)) = (&v, token) {
                 recent.insert(t);
             }

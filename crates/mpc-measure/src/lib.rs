@@ -17,5 +17,5 @@ mod record;
 mod size;
 
 pub use payload::{random_bytes, Payloads, STAMP};
-pub use record::{field, Record, RecordError};
+pub use record::{field, Record, RecordError, RecordLedger};
 pub use size::{parse_size, SizeError};

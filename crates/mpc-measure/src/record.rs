@@ -6,7 +6,9 @@ use std::time::Duration;
 /// One run of a benchmark client: `count` payloads of `size` bytes sent to
 /// an echo, `inflight` of them under way at once. Written as one JSON line
 /// (its [`Display`](fmt::Display)):
-/// `{"size":..,"count":..,"inflight":..,"seconds":..,"roundtrip_us":..,"mb_per_s":..}`.
+/// `{"size":..,"count":..,"inflight":..,"seconds":..,"roundtrip_us":..,"mb_per_s":..}`,
+/// and, from `mpc bench`, the pool's ledger of the run:
+/// `"ledger":{"messages_sent":..,..,"rounds":..}` ([`RecordLedger`]).
 ///
 /// `mpc bench`, `raw-tcp bench` and `python/pybench.py` print it;
 /// `cargo xtask bench` reads it back with [`Record::parse`].
@@ -24,6 +26,83 @@ pub struct Record {
     pub roundtrip_us: f64,
     /// Payload bytes in both directions per second, MB/s (10^6 bytes).
     pub mb_per_s: f64,
+    /// What the client's pool counted (`mpc bench` only).
+    pub ledger: Option<RecordLedger>,
+}
+
+/// The client pool's ledger of a run, in a [`Record`] (the object
+/// `"ledger"` of its JSON line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordLedger {
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Messages received.
+    pub messages_received: u64,
+    /// Packet bytes sent (the serialized packets).
+    pub bytes_sent: u64,
+    /// Packet bytes received.
+    pub bytes_received: u64,
+    /// Bytes the transport wrote (HTTP request heads and bodies).
+    pub wire_bytes_sent: u64,
+    /// Bytes the transport read back (HTTP response heads and bodies).
+    pub wire_bytes_received: u64,
+    /// Rounds (causal; a ping-pong of N exchanges is 2N).
+    pub rounds: u64,
+}
+
+impl RecordLedger {
+    const KEYS: [&'static str; 7] = [
+        "messages_sent",
+        "messages_received",
+        "bytes_sent",
+        "bytes_received",
+        "wire_bytes_sent",
+        "wire_bytes_received",
+        "rounds",
+    ];
+
+    fn values(&self) -> [u64; 7] {
+        [
+            self.messages_sent,
+            self.messages_received,
+            self.bytes_sent,
+            self.bytes_received,
+            self.wire_bytes_sent,
+            self.wire_bytes_received,
+            self.rounds,
+        ]
+    }
+
+    /// The ledger object of `line`, if it has one with every field.
+    fn parse(line: &str) -> Option<RecordLedger> {
+        const PAT: &str = "\"ledger\":";
+        let rest = &line[line.find(PAT)? + PAT.len()..];
+        let obj = &rest[..rest.find('}')? + 1];
+        let f = |key: &str| field(obj, key).map(|v| v as u64);
+        Some(RecordLedger {
+            messages_sent: f("messages_sent")?,
+            messages_received: f("messages_received")?,
+            bytes_sent: f("bytes_sent")?,
+            bytes_received: f("bytes_received")?,
+            wire_bytes_sent: f("wire_bytes_sent")?,
+            wire_bytes_received: f("wire_bytes_received")?,
+            rounds: f("rounds")?,
+        })
+    }
+}
+
+impl fmt::Display for RecordLedger {
+    /// The JSON object.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, (k, v)) in Self::KEYS.iter().zip(self.values()).enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "\"{k}\":{v}")?;
+        }
+        f.write_str("}")
+    }
 }
 
 /// A line that is not a [`Record`]: the first field missing.
@@ -61,6 +140,15 @@ impl Record {
             seconds,
             roundtrip_us: roundtrips.as_secs_f64() * 1e6 / count.max(1) as f64,
             mb_per_s: 2.0 * size as f64 * count as f64 / seconds / 1e6,
+            ledger: None,
+        }
+    }
+
+    /// The record with the client pool's ledger of the run.
+    pub fn with_ledger(self, ledger: RecordLedger) -> Record {
+        Record {
+            ledger: Some(ledger),
+            ..self
         }
     }
 
@@ -80,6 +168,7 @@ impl Record {
             seconds: f("seconds")?,
             roundtrip_us: f("roundtrip_us")?,
             mb_per_s: f("mb_per_s")?,
+            ledger: RecordLedger::parse(line),
         })
     }
 
@@ -94,9 +183,13 @@ impl fmt::Display for Record {
         write!(
             f,
             "{{\"size\":{},\"count\":{},\"inflight\":{},\"seconds\":{:.6},\
-             \"roundtrip_us\":{:.1},\"mb_per_s\":{:.3}}}",
+             \"roundtrip_us\":{:.1},\"mb_per_s\":{:.3}",
             self.size, self.count, self.inflight, self.seconds, self.roundtrip_us, self.mb_per_s
-        )
+        )?;
+        if let Some(l) = &self.ledger {
+            write!(f, ",\"ledger\":{l}")?;
+        }
+        f.write_str("}")
     }
 }
 
@@ -128,6 +221,24 @@ mod tests {
              \"roundtrip_us\":90.0,\"mb_per_s\":0.320}"
         );
         assert_eq!(Record::parse(&r.to_string()), Ok(r));
+        let l = RecordLedger {
+            messages_sent: 1000,
+            messages_received: 1000,
+            bytes_sent: 27000,
+            bytes_received: 27000,
+            wire_bytes_sent: 190000,
+            wire_bytes_received: 120000,
+            rounds: 2000,
+        };
+        let with = r.with_ledger(l);
+        assert_eq!(
+            with.to_string(),
+            "{\"size\":16,\"count\":1000,\"inflight\":1,\"seconds\":0.100000,\
+             \"roundtrip_us\":90.0,\"mb_per_s\":0.320,\"ledger\":{\"messages_sent\":1000,\
+             \"messages_received\":1000,\"bytes_sent\":27000,\"bytes_received\":27000,\
+             \"wire_bytes_sent\":190000,\"wire_bytes_received\":120000,\"rounds\":2000}}"
+        );
+        assert_eq!(Record::parse(&with.to_string()), Ok(with));
     }
 
     #[test]

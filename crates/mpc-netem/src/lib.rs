@@ -56,7 +56,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use mpc_transport::{Transport, TransportError};
+use mpc_transport::{Sent, Transport, TransportError};
 use tokio::time::Instant;
 
 /// A transport whose outgoing messages travel over emulated links.
@@ -172,6 +172,27 @@ impl<T: Transport> Transport for Emulated<T> {
             tokio::time::sleep_until(at).await;
             self.inner.send_parts(to, parts).await
         }
+    }
+
+    fn send_stamped(
+        &self,
+        to: &str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> impl Future<Output = Result<Sent, TransportError>> + Send {
+        let len: usize = parts.iter().map(Bytes::len).sum();
+        let at = self.arrival(to, len as u64);
+        async move {
+            tokio::time::sleep_until(at).await;
+            self.inner.send_stamped(to, parts, stamp).await
+        }
+    }
+
+    fn ask_report(
+        &self,
+        to: &str,
+    ) -> impl Future<Output = Result<Option<Bytes>, TransportError>> + Send {
+        self.inner.ask_report(to)
     }
 
     fn shutdown(&self) -> impl Future<Output = ()> + Send {

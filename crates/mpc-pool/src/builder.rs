@@ -249,6 +249,7 @@ impl PoolBuilder {
             closed: AtomicBool::new(false),
             decode_limits: self.decode_limits,
             channels: Mutex::new(ChannelBook::default()),
+            clock: std::sync::atomic::AtomicU64::new(0),
         });
         let ctx = TransportContext {
             name: self.name.clone(),

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use mpc_transport::Sent;
+
 /// Separates a channel's path from the id within it, on the wire.
 pub(crate) const ID_SEPARATOR: char = '#';
 /// Separates the labels of a nested channel's path.
@@ -20,7 +22,7 @@ pub(crate) const MAX_LABEL: usize = 64;
 pub(crate) const MAX_DEPTH: usize = 16;
 
 /// Traffic of one channel, as counted by this party.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ChannelStats {
     /// The channel's path (`online/mult.3`).
@@ -33,6 +35,55 @@ pub struct ChannelStats {
     pub messages_received: u64,
     /// Packet bytes received on the channel.
     pub bytes_received: u64,
+    /// Bytes the transport wrote for the messages sent on the channel.
+    pub wire_bytes_sent: u64,
+    /// Bytes the transport read back for them.
+    pub wire_bytes_received: u64,
+    /// The lowest round stamp of a message on the channel (0: none).
+    pub round_first: u64,
+    /// The highest round stamp of a message on the channel.
+    pub round_last: u64,
+}
+
+impl ChannelStats {
+    /// The rounds the channel's messages span, `round_last - round_first + 1`
+    /// (0 without messages). Messages from peers that do not stamp are not
+    /// included.
+    pub fn rounds(&self) -> u64 {
+        if self.round_first == 0 {
+            0
+        } else {
+            self.round_last - self.round_first + 1
+        }
+    }
+
+    /// What happened since `earlier`: counts minus the earlier ones; the
+    /// stamps span from after the earlier last one.
+    pub fn since(&self, earlier: &ChannelStats) -> ChannelStats {
+        ChannelStats {
+            channel: self.channel.clone(),
+            messages_sent: self.messages_sent.saturating_sub(earlier.messages_sent),
+            bytes_sent: self.bytes_sent.saturating_sub(earlier.bytes_sent),
+            messages_received: self
+                .messages_received
+                .saturating_sub(earlier.messages_received),
+            bytes_received: self.bytes_received.saturating_sub(earlier.bytes_received),
+            wire_bytes_sent: self.wire_bytes_sent.saturating_sub(earlier.wire_bytes_sent),
+            wire_bytes_received: self
+                .wire_bytes_received
+                .saturating_sub(earlier.wire_bytes_received),
+            round_first: if self.round_last > earlier.round_last {
+                earlier.round_last + 1
+            } else {
+                0
+            },
+            round_last: if self.round_last > earlier.round_last {
+                self.round_last
+            } else {
+                0
+            },
+        }
+    }
 }
 
 /// Why a channel name is refused.
@@ -195,16 +246,34 @@ impl ChannelBook {
         wire_id(path, &pick(custom, counter))
     }
 
-    /// Counts a message with wire id `id` of `len` packet bytes, if it
-    /// belongs to a channel opened here.
-    pub(crate) fn record(&mut self, id: &str, direction: Direction, len: usize) {
+    /// Counts a message with wire id `id` of `len` packet bytes and round
+    /// `stamp` (0: unknown), if it belongs to a channel opened here; for a
+    /// message sent, what the transport moved for it.
+    pub(crate) fn record(
+        &mut self,
+        id: &str,
+        direction: Direction,
+        len: usize,
+        stamp: u64,
+        sent: Option<&Sent>,
+    ) {
         let Some(s) = channel_of(id).and_then(|p| self.stats.get_mut(p)) else {
             return;
         };
+        if stamp > 0 {
+            if s.round_first == 0 || stamp < s.round_first {
+                s.round_first = stamp;
+            }
+            s.round_last = s.round_last.max(stamp);
+        }
         match direction {
             Direction::Sent => {
                 s.messages_sent += 1;
                 s.bytes_sent += len as u64;
+                if let Some(w) = sent {
+                    s.wire_bytes_sent += w.wire_bytes_sent;
+                    s.wire_bytes_received += w.wire_bytes_received;
+                }
             }
             Direction::Received => {
                 s.messages_received += 1;
@@ -283,12 +352,12 @@ mod tests {
     fn traffic_is_counted_for_channels_opened_here_only() {
         let mut b = ChannelBook::default();
         b.open("a").unwrap();
-        b.record("a#0", Direction::Sent, 10);
-        b.record("a#7", Direction::Received, 5);
-        b.record("zzz#0", Direction::Received, 5);
-        b.record("0", Direction::Received, 5);
+        b.record("a#0", Direction::Sent, 10, 2, Some(&Sent::packet(10)));
+        b.record("a#7", Direction::Received, 5, 3, None);
+        b.record("zzz#0", Direction::Received, 5, 1, None);
+        b.record("0", Direction::Received, 5, 1, None);
         b.close("a");
-        b.record("a#1", Direction::Sent, 1);
+        b.record("a#1", Direction::Sent, 1, 4, Some(&Sent::new(7, 3, 2)));
         assert_eq!(
             b.stats(),
             vec![ChannelStats {
@@ -297,8 +366,13 @@ mod tests {
                 bytes_sent: 11,
                 messages_received: 1,
                 bytes_received: 5,
+                wire_bytes_sent: 17,
+                wire_bytes_received: 3,
+                round_first: 2,
+                round_last: 4,
             }]
         );
+        assert_eq!(b.stats()[0].rounds(), 3);
         assert_eq!(b.stats_of("zzz").messages_received, 0);
     }
 }

@@ -38,15 +38,23 @@ mod builder;
 mod channel;
 mod channels;
 mod error;
+mod ledger;
 mod mailbox;
+mod phase;
+mod phases;
 mod pool;
+mod report;
 
 pub use builder::{PeerConfig, PoolBuilder, TransportContext};
 pub use channel::Channel;
 pub use channels::ChannelStats;
 pub use error::Error;
+pub use ledger::Ledger;
 pub use mailbox::{BufferLimits, MessageRef, PeerStats};
+pub use phase::Phase;
+pub use phases::{PhaseLedger, Traffic};
 pub use pool::{Pending, Pool, Recv, SendHandle, ShutdownReport, DEFAULT_TIMEOUT};
+pub use report::PoolLedger;
 
 pub use mpc_http::{ServerLimits, TlsConfig, TlsError};
 pub use mpc_netem::{LinkProfile, ProfileError};

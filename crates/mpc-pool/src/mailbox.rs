@@ -11,6 +11,10 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use mpc_transport::Sent;
+use serde::{Deserialize, Serialize};
+
+use crate::phases::PhaseBook;
 
 /// A message that arrived: its encoded value and the size of its packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,10 @@ pub(crate) struct Incoming {
     pub(crate) object: Bytes,
     /// Size of the whole packet, for statistics and buffer accounting.
     pub(crate) packet_len: usize,
+    /// Its round stamp; 0 as it arrives from a peer that does not stamp,
+    /// resolved by [`Mailbox::file`] (one round after the last message
+    /// sent to that peer).
+    pub(crate) stamp: u64,
 }
 
 /// Bounds on what one peer may leave unread in the buffer.
@@ -41,7 +49,7 @@ impl Default for BufferLimits {
 }
 
 /// Traffic counters for one peer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PeerStats {
     /// The peer's name.
@@ -54,6 +62,27 @@ pub struct PeerStats {
     pub messages_received: u64,
     /// Packet bytes accepted from the peer.
     pub bytes_received: u64,
+    /// Bytes the transport wrote for the messages delivered to the peer
+    /// (HTTP: request heads and bodies of every attempt; in memory: the
+    /// packets).
+    pub wire_bytes_sent: u64,
+    /// Bytes the transport read back for them (HTTP: response heads and
+    /// bodies).
+    pub wire_bytes_received: u64,
+    /// Attempts beyond the first for the messages delivered to the peer.
+    pub retries: u64,
+    /// Messages the peer refused (a send failed with a rejection).
+    pub refusals_sent: u64,
+    /// Repeated deliveries from the peer acknowledged without filing them
+    /// twice (retries whose first answer was lost).
+    pub duplicates_received: u64,
+    /// Messages from the peer this party refused (id conflict, buffer full).
+    pub refusals_received: u64,
+    /// The highest round stamp sent to the peer (0: none yet).
+    pub round_sent: u64,
+    /// The highest round stamp received from the peer (0: none yet); an
+    /// unstamped message counts one round after the last one sent to it.
+    pub round_received: u64,
 }
 
 /// A message id, and which peer it concerns.
@@ -123,6 +152,10 @@ pub(crate) struct Mailbox<W> {
     order: Vec<String>,
     limits: BufferLimits,
     next_ticket: u64,
+    /// The highest stamp sent.
+    round: u64,
+    /// The phases, counted as messages are sent and handed to receives.
+    phases: PhaseBook,
 }
 
 /// Python's rule: an empty custom id means "use the counter".
@@ -182,6 +215,8 @@ impl<W> Mailbox<W> {
             order,
             limits,
             next_ticket: 0,
+            round: 0,
+            phases: PhaseBook::default(),
         }
     }
 
@@ -199,6 +234,33 @@ impl<W> Mailbox<W> {
         Some(id)
     }
 
+    /// The round stamp of a message to `peer` sent by a party whose highest
+    /// stamp read so far is `known`: `known + 1`. Records it as the last
+    /// stamp sent to `peer` and in the pool's round.
+    pub(crate) fn stamp_send(&mut self, peer: &str, known: u64) -> u64 {
+        let stamp = known.saturating_add(1);
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.stats.round_sent = st.stats.round_sent.max(stamp);
+        }
+        self.round = self.round.max(stamp);
+        stamp
+    }
+
+    /// The highest stamp sent so far.
+    pub(crate) fn round_sent(&self) -> u64 {
+        self.round
+    }
+
+    /// The phases.
+    pub(crate) fn phases(&self) -> &PhaseBook {
+        &self.phases
+    }
+
+    /// The phases, to enter and leave them.
+    pub(crate) fn phases_mut(&mut self) -> &mut PhaseBook {
+        &mut self.phases
+    }
+
     /// The id of the next message received from `peer`: `custom`, or the
     /// receive counter. The counter advances either way (as in Python).
     pub(crate) fn next_recv_id(&mut self, peer: &str, custom: Option<&str>) -> Option<String> {
@@ -213,17 +275,23 @@ impl<W> Mailbox<W> {
         &mut self,
         peer: &str,
         id: &str,
-        msg: Incoming,
+        mut msg: Incoming,
     ) -> Result<Delivered<W>, Refused> {
         let limits = self.limits;
         let st = self.peers.get_mut(peer).ok_or(Refused::UnknownPeer)?;
         // a message from a peer that had left means it is back
         st.departed = None;
+        if msg.stamp == 0 {
+            // an unstamped peer: one round after our last message to it
+            msg.stamp = st.stats.round_sent.saturating_add(1);
+        }
         match st.slots.get(id) {
             Some(Slot::Arrived(existing)) => {
                 return if existing.object == msg.object {
+                    st.stats.duplicates_received += 1;
                     Ok(Delivered::Duplicate)
                 } else {
+                    st.stats.refusals_received += 1;
                     Err(Refused::Conflict)
                 };
             }
@@ -233,16 +301,20 @@ impl<W> Mailbox<W> {
                 };
                 st.stats.messages_received += 1;
                 st.stats.bytes_received += msg.packet_len as u64;
+                st.stats.round_received = st.stats.round_received.max(msg.stamp);
+                self.phases.received(msg.packet_len);
                 return Ok(Delivered::ToWaiter(waiter, msg));
             }
             None => {}
         }
         if st.buffered_messages >= limits.max_messages {
+            st.stats.refusals_received += 1;
             return Err(Refused::Full {
                 reason: format!("{} messages unread", st.buffered_messages),
             });
         }
         if st.buffered_bytes.saturating_add(msg.packet_len) > limits.max_bytes {
+            st.stats.refusals_received += 1;
             return Err(Refused::Full {
                 reason: format!(
                     "{} bytes unread, limit {}",
@@ -252,6 +324,7 @@ impl<W> Mailbox<W> {
         }
         st.stats.messages_received += 1;
         st.stats.bytes_received += msg.packet_len as u64;
+        st.stats.round_received = st.stats.round_received.max(msg.stamp);
         st.buffered_messages += 1;
         st.buffered_bytes += msg.packet_len;
         st.slots.insert(id.to_owned(), Slot::Arrived(msg));
@@ -277,6 +350,7 @@ impl<W> Mailbox<W> {
                     };
                     st.buffered_messages -= 1;
                     st.buffered_bytes -= msg.packet_len;
+                    self.phases.received(msg.packet_len);
                     Ok(Taken::Ready(msg))
                 }
             },
@@ -351,11 +425,31 @@ impl<W> Mailbox<W> {
         st.take_waiters()
     }
 
-    /// Counts a message delivered to `peer`.
-    pub(crate) fn record_sent(&mut self, peer: &str, packet_len: usize) {
+    /// Counts a message delivered to `peer`: its packet size and what the
+    /// transport moved for it.
+    pub(crate) fn record_sent(&mut self, peer: &str, packet_len: usize, sent: &Sent) {
         if let Some(st) = self.peers.get_mut(peer) {
             st.stats.messages_sent += 1;
             st.stats.bytes_sent += packet_len as u64;
+            st.stats.wire_bytes_sent += sent.wire_bytes_sent;
+            st.stats.wire_bytes_received += sent.wire_bytes_received;
+            st.stats.retries += u64::from(sent.attempts.saturating_sub(1));
+            self.phases.sent(packet_len, sent);
+        }
+    }
+
+    /// Counts a repeated delivery from `peer` the transport acknowledged
+    /// without delivering it again.
+    pub(crate) fn record_duplicate(&mut self, peer: &str) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.stats.duplicates_received += 1;
+        }
+    }
+
+    /// Counts a message `peer` refused.
+    pub(crate) fn record_refused(&mut self, peer: &str) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.stats.refusals_sent += 1;
         }
     }
 
@@ -456,6 +550,7 @@ mod tests {
         Incoming {
             object: Bytes::copy_from_slice(s.as_bytes()),
             packet_len: s.len() + 10,
+            stamp: 1,
         }
     }
 
@@ -615,6 +710,37 @@ mod tests {
     }
 
     #[test]
+    fn stamps_and_rounds_and_unstamped_peers() {
+        let mut m = mb();
+        assert_eq!(m.round_sent(), 0);
+        // sends stamp one past what was read
+        assert_eq!(m.stamp_send("bob", 0), 1);
+        assert_eq!(m.stamp_send("bob", 4), 5);
+        assert_eq!(m.round_sent(), 5);
+        // an unstamped message from bob counts one past our last to bob
+        let mut un = msg("a");
+        un.stamp = 0;
+        m.file("bob", "0", un).unwrap();
+        let Ok(Taken::Ready(got)) = m.take_or_wait("bob", "0", || 0) else {
+            panic!()
+        };
+        assert_eq!(got.stamp, 6);
+        // from carol, to whom nothing was sent: round 1
+        let mut un = msg("b");
+        un.stamp = 0;
+        m.file("carol", "0", un).unwrap();
+        let s = m.stats();
+        assert_eq!((s[0].round_sent, s[0].round_received), (5, 6));
+        assert_eq!((s[1].round_sent, s[1].round_received), (0, 1));
+        // duplicates and refusals are counted
+        m.file("carol", "0", msg("b")).unwrap();
+        assert!(m.file("carol", "0", msg("c")).is_err());
+        let s = m.stats();
+        assert_eq!((s[1].duplicates_received, s[1].refusals_received), (1, 1));
+        assert_eq!(s[1].messages_received, 1);
+    }
+
+    #[test]
     fn drain_waiters_at_shutdown() {
         let mut m = mb();
         m.take_or_wait("bob", "0", || 1).unwrap();
@@ -683,8 +809,8 @@ mod tests {
     #[test]
     fn stats_count_sent() {
         let mut m = mb();
-        m.record_sent("carol", 100);
-        m.record_sent("carol", 20);
+        m.record_sent("carol", 100, &Sent::packet(100));
+        m.record_sent("carol", 20, &Sent::packet(20));
         let s = m.stats();
         assert_eq!(s[0].peer, "bob");
         assert_eq!((s[1].messages_sent, s[1].bytes_sent), (2, 120));

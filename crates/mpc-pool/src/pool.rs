@@ -2,7 +2,7 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::channels::{self, ChannelBook, ChannelStats, Direction};
 use crate::error::{Error, Kind};
+use crate::ledger::Ledger;
 use crate::mailbox::{
     AskError, Delivered, Incoming, Mailbox, MessageRef, PeerStats, Refused, Taken,
 };
@@ -34,6 +35,14 @@ pub(crate) const SHUTDOWN_REASON: &str = "shut down";
 /// The default receive timeout: 30 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A message ready to go out: its id, its packet (in parts) and its
+/// round stamp.
+pub(crate) struct Prepared {
+    id: String,
+    parts: Vec<Bytes>,
+    stamp: u64,
+}
+
 pub(crate) type Waiter = oneshot::Sender<Result<Incoming, Error>>;
 
 /// State shared by the pool handle and the transport's inbox.
@@ -43,10 +52,13 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicBool,
     pub(crate) decode_limits: DecodeLimits,
     pub(crate) channels: Mutex<ChannelBook>,
+    /// The highest round stamp of a message handed to a receive of this
+    /// party: the next message it sends is stamped one more.
+    pub(crate) clock: AtomicU64,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Mailbox<Waiter>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Mailbox<Waiter>> {
         // The mailbox's invariants hold between its calls; a panic in a
         // caller cannot leave it half-updated, so a poisoned lock is usable.
         self.mailbox.lock().unwrap_or_else(|e| e.into_inner())
@@ -55,6 +67,19 @@ impl Shared {
     fn book(&self) -> MutexGuard<'_, ChannelBook> {
         // as for the mailbox: consistent between calls
         self.channels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pool's ledger now.
+    pub(crate) fn ledger(&self) -> Ledger {
+        let mb = self.lock();
+        // lock order: mailbox, then channels
+        let channels = self.book().stats();
+        Ledger::snapshot(
+            &self.name,
+            &mb,
+            self.clock.load(Ordering::Acquire),
+            channels,
+        )
     }
 
     /// Hands `msg` to `waiter`; if the receiver went away meanwhile, files
@@ -70,6 +95,14 @@ impl Shared {
 }
 
 impl Inbox for Shared {
+    fn report(&self) -> Option<Bytes> {
+        mpc_serial::encode_value(&self.ledger()).ok()
+    }
+
+    fn duplicate_acknowledged(&self, from: &str) {
+        self.lock().record_duplicate(from);
+    }
+
     fn peer_departed(&self, from: &str, reason: &str) {
         let failed = self.lock().depart(from, reason);
         if reason == SHUTDOWN_REASON {
@@ -85,6 +118,15 @@ impl Inbox for Shared {
     }
 
     fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection> {
+        self.deliver_stamped(from, packet, None)
+    }
+
+    fn deliver_stamped(
+        &self,
+        from: &str,
+        packet: Bytes,
+        stamp: Option<u64>,
+    ) -> Result<Delivery, Rejection> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Rejection::ShuttingDown);
         }
@@ -99,6 +141,8 @@ impl Inbox for Shared {
         let msg = Incoming {
             object: p.object,
             packet_len,
+            // 0: unstamped, resolved by the mailbox
+            stamp: stamp.unwrap_or(0),
         };
         let outcome = {
             let mut mailbox = self.lock();
@@ -106,7 +150,13 @@ impl Inbox for Shared {
             if matches!(outcome, Ok(Delivered::Buffered | Delivered::ToWaiter(..))) {
                 // counted before anyone can take the message (lock order:
                 // mailbox, then channels; never the other way)
-                self.book().record(&p.id, Direction::Received, packet_len);
+                self.book().record(
+                    &p.id,
+                    Direction::Received,
+                    packet_len,
+                    stamp.unwrap_or(0),
+                    None,
+                );
             }
             outcome
         };
@@ -163,7 +213,7 @@ impl std::fmt::Debug for Pool {
 }
 
 /// What was left over when a pool shut down.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShutdownReport {
     /// Traffic per peer.
@@ -172,6 +222,9 @@ pub struct ShutdownReport {
     pub unread: Vec<MessageRef>,
     /// Messages that were still being waited for (those receives failed).
     pub awaited: Vec<MessageRef>,
+    /// Everything the pool moved, per peer, channel and phase, with its
+    /// rounds.
+    pub ledger: Ledger,
 }
 
 impl Pool {
@@ -192,9 +245,28 @@ impl Pool {
         self.inner.shared.lock().peers().to_vec()
     }
 
+    /// The pool's round: the highest round stamp this party has sent or
+    /// received (0 before any message). The rounds of a stretch of the
+    /// protocol are the difference of the rounds at its ends.
+    ///
+    /// Every message carries a stamp: 1 + the highest stamp of the messages
+    /// this party had received (handed to a receive) before the send was
+    /// called. A message from a peer that does not stamp (a Python party)
+    /// counts as one round after the last message this party sent to it.
+    pub fn round(&self) -> u64 {
+        let sent = self.inner.shared.lock().round_sent();
+        sent.max(self.inner.shared.clock.load(Ordering::Acquire))
+    }
+
     /// Traffic counters per peer, in configuration order.
     pub fn stats(&self) -> Vec<PeerStats> {
         self.inner.shared.lock().stats()
+    }
+
+    /// A snapshot of what this pool moved so far: per peer and direction,
+    /// per channel and per phase, with its rounds (see [`Ledger`]).
+    pub fn ledger(&self) -> Ledger {
+        self.inner.shared.ledger()
     }
 
     /// Traffic per channel, for every channel opened so far, by path.
@@ -214,7 +286,7 @@ impl Pool {
         book.open(path)?;
         let prefix = channels::wire_id(path, "");
         for (id, len) in mailbox.unread_sizes(|id| id.starts_with(&prefix)) {
-            book.record(&id, Direction::Received, len);
+            book.record(&id, Direction::Received, len, 0, None);
         }
         Ok(())
     }
@@ -237,36 +309,38 @@ impl Pool {
     }
 
     /// The wire id of the next message to (`Sent`) or from (`Received`)
-    /// `peer` in `space`: `custom`, or the space's counter for the peer.
+    /// `peer` in `space`: `custom`, or the space's counter for the peer;
+    /// for a message sent, also its round stamp (taken now, under the
+    /// lock taken anyway).
     fn next_id(
         &self,
         space: &Space,
         peer: &str,
         custom: Option<&str>,
         direction: Direction,
-    ) -> Result<String, Error> {
+    ) -> Result<(String, u64), Error> {
         self.check_open()?;
+        let shared = &self.inner.shared;
         let unknown = || Error::new(Kind::UnknownPeer).with_peer(peer);
-        match space {
-            Space::Root => {
-                let mut mailbox = self.inner.shared.lock();
-                match direction {
-                    Direction::Sent => mailbox.next_send_id(peer, custom),
-                    Direction::Received => mailbox.next_recv_id(peer, custom),
-                }
-                .ok_or_else(unknown)
+        let mut mailbox = shared.lock();
+        let id = match space {
+            Space::Root => match direction {
+                Direction::Sent => mailbox.next_send_id(peer, custom),
+                Direction::Received => mailbox.next_recv_id(peer, custom),
             }
+            .ok_or_else(unknown)?,
             Space::Channel(path) => {
-                if !self.inner.shared.lock().peers().iter().any(|p| p == peer) {
+                if !mailbox.peers().iter().any(|p| p == peer) {
                     return Err(unknown());
                 }
-                Ok(self
-                    .inner
-                    .shared
-                    .book()
-                    .next_id(path, peer, custom, direction))
+                shared.book().next_id(path, peer, custom, direction)
             }
-        }
+        };
+        let stamp = match direction {
+            Direction::Sent => mailbox.stamp_send(peer, shared.clock.load(Ordering::Acquire)),
+            Direction::Received => 0,
+        };
+        Ok((id, stamp))
     }
 
     /// Prepares one message: picks its id and encodes it, now (large byte
@@ -277,15 +351,15 @@ impl Pool {
         peer: &str,
         custom: Option<&str>,
         msg: &T,
-    ) -> Result<(String, Vec<Bytes>), Error> {
-        let id = self.next_id(space, peer, custom, Direction::Sent)?;
+    ) -> Result<Prepared, Error> {
+        let (id, stamp) = self.next_id(space, peer, custom, Direction::Sent)?;
         let (parts, _) = mpc_serial::encode_packet_parts(&id, msg).map_err(|e| {
             Error::new(Kind::Encode)
                 .with_peer(peer)
                 .with_id(id.clone())
                 .with_source(e)
         })?;
-        Ok((id, parts))
+        Ok(Prepared { id, parts, stamp })
     }
 
     /// Sends `msg` to `peer` in `space` with `custom` id or the next
@@ -357,27 +431,36 @@ impl Pool {
     fn send_prepared(
         &self,
         peer: &str,
-        prepared: Result<(String, Vec<Bytes>), Error>,
+        prepared: Result<Prepared, Error>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let inner = self.inner.clone();
         let peer = peer.to_owned();
         async move {
-            let (id, mut parts) = prepared?;
+            let Prepared { id, parts, stamp } = prepared?;
             let len: usize = parts.iter().map(Bytes::len).sum();
-            let sent = if parts.len() == 1 {
-                let packet = parts.pop().unwrap_or_default();
-                inner.transport.send_boxed(&peer, packet).await
-            } else {
-                inner.transport.send_parts_boxed(&peer, parts).await
-            };
+            let sent = inner
+                .transport
+                .send_stamped_boxed(&peer, parts, stamp)
+                .await;
             match sent {
-                Ok(()) => {
-                    inner.shared.lock().record_sent(&peer, len);
-                    inner.shared.book().record(&id, Direction::Sent, len);
-                    tracing::trace!(pool = %inner.shared.name, to = %peer, %id, len, "message sent");
+                Ok(sent) => {
+                    let mut mailbox = inner.shared.lock();
+                    mailbox.record_sent(&peer, len, &sent);
+                    // lock order: mailbox, then channels
+                    inner
+                        .shared
+                        .book()
+                        .record(&id, Direction::Sent, len, stamp, Some(&sent));
+                    drop(mailbox);
+                    tracing::trace!(pool = %inner.shared.name, to = %peer, %id, len, stamp, "message sent");
                     Ok(())
                 }
-                Err(e) => Err(transport_error(e).with_peer(peer).with_id(id)),
+                Err(e) => {
+                    if matches!(e, TransportError::Rejected { .. }) {
+                        inner.shared.lock().record_refused(&peer);
+                    }
+                    Err(transport_error(e).with_peer(peer).with_id(id))
+                }
             }
         }
     }
@@ -417,7 +500,7 @@ impl Pool {
         msg: &T,
         id: Option<&str>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let sends: Result<Vec<(String, String, Bytes)>, Error> = (|| {
+        let sends: Result<Vec<(String, Prepared)>, Error> = (|| {
             let object = mpc_serial::encode_value(msg).map_err(|e| {
                 Error::new(Kind::Encode)
                     .with_id(id.unwrap_or_default())
@@ -427,7 +510,7 @@ impl Pool {
             let mut out = Vec::with_capacity(peers.len());
             for p in peers {
                 let p = p.as_ref();
-                let pid = self.next_id(space, p, id, Direction::Sent)?;
+                let (pid, stamp) = self.next_id(space, p, id, Direction::Sent)?;
                 let packet = match (&shared_packet, id.filter(|s| !s.is_empty())) {
                     (Some(pk), Some(_)) => pk.clone(),
                     _ => {
@@ -440,7 +523,14 @@ impl Pool {
                         pk
                     }
                 };
-                out.push((p.to_owned(), pid, packet));
+                out.push((
+                    p.to_owned(),
+                    Prepared {
+                        id: pid,
+                        parts: vec![packet],
+                        stamp,
+                    },
+                ));
             }
             Ok(out)
         })();
@@ -449,8 +539,8 @@ impl Pool {
         async move {
             let handles: Vec<(String, SendHandle)> = sends?
                 .into_iter()
-                .map(|(peer, pid, packet)| {
-                    let fut = pool.send_prepared(&peer, Ok((pid, vec![packet])));
+                .map(|(peer, prepared)| {
+                    let fut = pool.send_prepared(&peer, Ok(prepared));
                     let h = SendHandle::spawn(fut, &peer);
                     (peer, h)
                 })
@@ -483,7 +573,9 @@ impl Pool {
         Recv {
             pool: self.clone(),
             peer: peer.to_owned(),
-            id: self.next_id(space, peer, custom, Direction::Received),
+            id: self
+                .next_id(space, peer, custom, Direction::Received)
+                .map(|(id, _)| id),
             timeout: self.inner.timeout,
             _t: std::marker::PhantomData,
         }
@@ -603,6 +695,18 @@ impl Pool {
                 "pool shut down: traffic"
             );
         }
+        let ledger = self.ledger();
+        tracing::info!(
+            pool = %shared.name,
+            rounds = ledger.rounds,
+            messages_sent = ledger.total.messages_sent,
+            bytes_sent = ledger.total.bytes_sent,
+            wire_bytes_sent = ledger.total.wire_bytes_sent,
+            messages_received = ledger.total.messages_received,
+            bytes_received = ledger.total.bytes_received,
+            wire_bytes_received = ledger.total.wire_bytes_received,
+            "pool shut down: ledger\n{ledger}"
+        );
         if !awaited.is_empty() {
             tracing::warn!(pool = %shared.name, count = awaited.len(), messages = ?awaited, "pool shut down while messages were still awaited");
         }
@@ -613,6 +717,7 @@ impl Pool {
             stats,
             unread,
             awaited,
+            ledger,
         }
     }
 }
@@ -822,7 +927,12 @@ async fn finish<T: DeserializeOwned + 'static>(
     let decoded = mpc_serial::decode_value_with(&msg.object, &shared.decode_limits)
         .and_then(mpc_serial::from_value::<T>);
     match decoded {
-        Ok(v) => Ok(v),
+        Ok(v) => {
+            // the program now knows this message: what it sends next is
+            // one round later
+            shared.clock.fetch_max(msg.stamp, Ordering::AcqRel);
+            Ok(v)
+        }
         Err(e) => {
             tracing::warn!(pool = %shared.name, from = %peer, ?id, error = ?e.to_string(), "received message does not decode as the requested type; kept in the buffer");
             if let Some((w, msg)) = shared.lock().put_back(&peer, &id, msg) {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mpc_pool::{MemoryNetwork, Pool, Value};
+use mpc_pool::{LinkProfile, MemoryNetwork, Pool, Value};
 use mpc_test_support::{listeners, Rng};
 use tokio::sync::Semaphore;
 
@@ -249,4 +249,54 @@ async fn a_protocol_under_the_wan_profile_runs_in_virtual_time() {
     // delivered at the next whole millisecond: 21 ms each)
     assert_eq!(started.elapsed(), Duration::from_millis(21) * 200);
     eprintln!("4.2 s of WAN in {:?} of real time", real.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn emulated_links_keep_the_round_stamps() {
+    let net = MemoryNetwork::new();
+    let mut pools = Vec::new();
+    for (me, peer) in [("alice", "bob"), ("bob", "alice")] {
+        let p = Pool::builder(me)
+            .peer(peer)
+            .net(LinkProfile::wan())
+            .start_in_memory(&net)
+            .await
+            .unwrap();
+        pools.push(p);
+    }
+    let (a, b) = (&pools[0], &pools[1]);
+    for k in 0..5u64 {
+        a.send("bob", &k).await.unwrap();
+        b.recv::<u64>("alice").await.unwrap();
+        b.send("alice", &k).await.unwrap();
+        a.recv::<u64>("bob").await.unwrap();
+    }
+    assert_eq!(a.round(), 10, "a ping-pong of 5 exchanges is 10 rounds");
+    assert_eq!(b.round(), 10);
+    // crossing messages that do not wait on each other stay in one round:
+    // only a stamped message can tell (an unstamped one would count as a
+    // round after bob's own message)
+    let (c, d) = pair_on(LinkProfile::wan()).await;
+    d.send("alice", &1u8).await.unwrap();
+    c.send("bob", &2u8).await.unwrap();
+    assert_eq!(d.recv::<u8>("alice").await.unwrap(), 2);
+    assert_eq!(d.round(), 1);
+}
+
+/// alice and bob on a network of their own, with emulated links.
+async fn pair_on(profile: LinkProfile) -> (Pool, Pool) {
+    let net = MemoryNetwork::new();
+    let a = Pool::builder("alice")
+        .peer("bob")
+        .net(profile)
+        .start_in_memory(&net)
+        .await
+        .unwrap();
+    let b = Pool::builder("bob")
+        .peer("alice")
+        .net(profile)
+        .start_in_memory(&net)
+        .await
+        .unwrap();
+    (a, b)
 }

@@ -254,9 +254,21 @@ async fn responses_eaten_on_every_fourth_connection_and_everything_arrives_exact
         );
         stalled_connections_get_closed(t).await;
     }
+    let ledgers = [alice.ledger(), bob.ledger()];
     for pool in [&alice, &bob] {
         let s = shut_down_without_duplicates(pool).await;
         assert_eq!((s.messages_sent, s.messages_received), (N, N));
+    }
+    // the ledger counts the retries, and the receiver the repeats it
+    // acknowledged (every retry here follows a request that arrived)
+    for (me, other) in [(0, 1), (1, 0)] {
+        let (mine, theirs) = (&ledgers[me].peers[0], &ledgers[other].peers[0]);
+        assert!(mine.retries >= 1, "{mine:?}");
+        assert!(
+            (1..=mine.retries).contains(&theirs.duplicates_received),
+            "{mine:?} {theirs:?}"
+        );
+        assert!(mine.wire_bytes_sent > mine.bytes_sent, "{mine:?}");
     }
 }
 

@@ -39,6 +39,35 @@ pub trait Inbox: Send + Sync + 'static {
     /// Files one packet received from the peer named `from`.
     fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection>;
 
+    /// Files one packet received from `from` with the round stamp its
+    /// sender put on it (`None`: the sender does not stamp, e.g. a Python
+    /// party). Transports that carry stamps call this instead of
+    /// [`Inbox::deliver`]. Default: the stamp is dropped and the packet
+    /// delivered with [`Inbox::deliver`].
+    fn deliver_stamped(
+        &self,
+        from: &str,
+        packet: Bytes,
+        stamp: Option<u64>,
+    ) -> Result<Delivery, Rejection> {
+        let _ = stamp;
+        self.deliver(from, packet)
+    }
+
+    /// The transport acknowledged a repeated delivery from `from` without
+    /// handing it to the inbox again (e.g. an HTTP retry whose delivery
+    /// token it remembered). For the counters only. Default: ignored.
+    fn duplicate_acknowledged(&self, from: &str) {
+        let _ = from;
+    }
+
+    /// This party's report for a peer that asks for it
+    /// ([`Transport::ask_report`]): opaque bytes (the pool: its ledger).
+    /// Default: none.
+    fn report(&self) -> Option<Bytes> {
+        None
+    }
+
     /// The peer named `from` announced that it is leaving the pool (it shut
     /// down, or its protocol failed), with its reason. The pool fails the
     /// receives waiting on that peer at once instead of letting them time
@@ -200,6 +229,27 @@ pub trait Transport: Send + Sync + 'static {
         self.send(to, packet)
     }
 
+    /// Delivers one packet (in `parts`, as [`Transport::send_parts`]) with
+    /// the round stamp `stamp`, which the transport carries to the peer's
+    /// [`Inbox::deliver_stamped`] if it can, and reports what it moved.
+    /// Same contract as [`Transport::send`]. Default: the stamp is dropped,
+    /// the parts are sent with [`Transport::send_parts`], and the report is
+    /// the packet's size ([`Sent::packet`]).
+    fn send_stamped(
+        &self,
+        to: &str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> impl Future<Output = Result<Sent, TransportError>> + Send {
+        let _ = stamp;
+        let len: usize = parts.iter().map(Bytes::len).sum();
+        let sent = self.send_parts(to, parts);
+        async move {
+            sent.await?;
+            Ok(Sent::packet(len as u64))
+        }
+    }
+
     /// Stops receiving, fails new sends with [`TransportError::Closed`] and
     /// releases resources. Idempotent.
     fn shutdown(&self) -> impl Future<Output = ()> + Send;
@@ -213,10 +263,55 @@ pub trait Transport: Send + Sync + 'static {
         async {}
     }
 
+    /// Asks the peer named `to` for its report ([`Inbox::report`]), briefly.
+    /// `Ok(None)` if the peer gives none or is not known to understand the
+    /// question (a Python party is never asked). Default: `Ok(None)`.
+    fn ask_report(
+        &self,
+        to: &str,
+    ) -> impl Future<Output = Result<Option<Bytes>, TransportError>> + Send {
+        let _ = to;
+        async { Ok(None) }
+    }
+
     /// The local address peers reach this party at, for transports that
     /// listen on one (the HTTP server's socket). Default: `None`.
     fn local_addr(&self) -> Option<SocketAddr> {
         None
+    }
+}
+
+/// What a transport moved for one delivered packet ([`Transport::send_stamped`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sent {
+    /// Bytes this party wrote for the packet, over all attempts (HTTP:
+    /// request heads and bodies; in memory: the packet).
+    pub wire_bytes_sent: u64,
+    /// Bytes this party read back for the packet, over all attempts (HTTP:
+    /// response heads and bodies; in memory: 0).
+    pub wire_bytes_received: u64,
+    /// Attempts made (1 when delivered at the first try).
+    pub attempts: u32,
+}
+
+impl Sent {
+    /// A packet of `len` bytes moved as is, at the first attempt.
+    pub fn packet(len: u64) -> Self {
+        Sent {
+            wire_bytes_sent: len,
+            wire_bytes_received: 0,
+            attempts: 1,
+        }
+    }
+
+    /// A report of `wire_bytes_sent` and `wire_bytes_received` over `attempts`.
+    pub fn new(wire_bytes_sent: u64, wire_bytes_received: u64, attempts: u32) -> Self {
+        Sent {
+            wire_bytes_sent,
+            wire_bytes_received,
+            attempts,
+        }
     }
 }
 
@@ -250,10 +345,22 @@ pub trait DynTransport: Send + Sync + 'static {
         to: &'a str,
         parts: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
+    /// See [`Transport::send_stamped`].
+    fn send_stamped_boxed<'a>(
+        &'a self,
+        to: &'a str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> BoxFuture<'a, Result<Sent, TransportError>>;
     /// See [`Transport::shutdown`].
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()>;
     /// See [`Transport::announce_departure`].
     fn announce_departure_boxed<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, ()>;
+    /// See [`Transport::ask_report`].
+    fn ask_report_boxed<'a>(
+        &'a self,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Bytes>, TransportError>>;
     /// See [`Transport::local_addr`].
     fn local_addr_dyn(&self) -> Option<SocketAddr>;
 }
@@ -273,11 +380,25 @@ impl<T: Transport> DynTransport for T {
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(Transport::send_parts(self, to, parts))
     }
+    fn send_stamped_boxed<'a>(
+        &'a self,
+        to: &'a str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> BoxFuture<'a, Result<Sent, TransportError>> {
+        Box::pin(Transport::send_stamped(self, to, parts, stamp))
+    }
     fn shutdown_boxed(&self) -> BoxFuture<'_, ()> {
         Box::pin(Transport::shutdown(self))
     }
     fn announce_departure_boxed<'a>(&'a self, reason: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(Transport::announce_departure(self, reason))
+    }
+    fn ask_report_boxed<'a>(
+        &'a self,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Bytes>, TransportError>> {
+        Box::pin(Transport::ask_report(self, to))
     }
     fn local_addr_dyn(&self) -> Option<SocketAddr> {
         Transport::local_addr(self)

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::{Rejection, SharedInbox, Transport, TransportError};
+use crate::{Rejection, Sent, SharedInbox, Transport, TransportError};
 
 /// Why [`MemoryNetwork::bind`] refused to bind an endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -300,7 +300,12 @@ impl MemoryTransport {
     }
 
     /// Hands `packet` to `target`'s inbox, synchronously.
-    fn deliver(&self, target: &Endpoint, packet: Bytes) -> Result<(), TransportError> {
+    fn deliver(
+        &self,
+        target: &Endpoint,
+        packet: Bytes,
+        stamp: Option<u64>,
+    ) -> Result<(), TransportError> {
         let peer = || target.name.clone();
         let open = target.open.read().unwrap_or_else(PoisonError::into_inner);
         if !*open {
@@ -318,7 +323,10 @@ impl MemoryTransport {
             });
         }
         let size = packet.len();
-        match target.inbox.deliver(&self.endpoint.name, packet) {
+        match target
+            .inbox
+            .deliver_stamped(&self.endpoint.name, packet, stamp)
+        {
             Ok(delivery) => {
                 tracing::trace!(
                     from = %self.endpoint.name,
@@ -373,8 +381,14 @@ impl MemoryTransport {
     }
 }
 
-impl Transport for MemoryTransport {
-    async fn send(&self, to: &str, packet: Bytes) -> Result<(), TransportError> {
+impl MemoryTransport {
+    /// Sends `packet` to `to`, with `stamp` if any.
+    async fn send_with(
+        &self,
+        to: &str,
+        packet: Bytes,
+        stamp: Option<u64>,
+    ) -> Result<(), TransportError> {
         if self.is_closed() {
             return Err(TransportError::Closed);
         }
@@ -387,11 +401,48 @@ impl Transport for MemoryTransport {
         if self.is_closed() {
             return Err(TransportError::Closed);
         }
-        self.deliver(&target, packet)
+        self.deliver(&target, packet, stamp)
+    }
+}
+
+impl Transport for MemoryTransport {
+    async fn send(&self, to: &str, packet: Bytes) -> Result<(), TransportError> {
+        self.send_with(to, packet, None).await
+    }
+
+    async fn send_stamped(
+        &self,
+        to: &str,
+        parts: Vec<Bytes>,
+        stamp: u64,
+    ) -> Result<Sent, TransportError> {
+        let packet = crate::join(parts);
+        let len = packet.len() as u64;
+        self.send_with(to, packet, Some(stamp)).await?;
+        Ok(Sent::packet(len))
     }
 
     async fn shutdown(&self) {
         self.close();
+    }
+
+    async fn ask_report(&self, to: &str) -> Result<Option<Bytes>, TransportError> {
+        if self.is_closed() {
+            return Err(TransportError::Closed);
+        }
+        if !self.endpoint.peers.contains(to) {
+            return Err(TransportError::UnknownPeer {
+                peer: to.to_owned(),
+            });
+        }
+        let target = self.resolve(to).await?;
+        let open = *target.open.read().unwrap_or_else(PoisonError::into_inner);
+        if !open {
+            return Err(TransportError::PeerGone {
+                peer: to.to_owned(),
+            });
+        }
+        Ok(target.inbox.report())
     }
 
     async fn announce_departure(&self, reason: &str) {

@@ -457,6 +457,7 @@ mod tests {
             seconds,
             roundtrip_us: rt,
             mb_per_s: mb,
+            ledger: None,
         }
     }
 
