@@ -139,7 +139,7 @@ pub(crate) struct NetArgs {
     pub(crate) stall_timeout: Option<Duration>,
 
     /// Emulate a network on this party's outgoing messages: `lan` (0.25 ms
-    /// one-way, 1 Gbit/s), `wan` (25 ms, 100 Mbit/s), or LATENCY[,BANDWIDTH]
+    /// one-way, 1 Gbit/s), `wan` (25 ms, 100 Mbit/s), or `LATENCY[,BANDWIDTH]`
     /// such as `20ms,100Mbit`. Give it to every party for both directions.
     #[arg(long, value_name = "PROFILE", value_parser = parse_net)]
     pub(crate) net: Option<mpc_pool::LinkProfile>,
