@@ -33,35 +33,32 @@ fn party(net: &MemoryNetwork, me: &str, peer: &str, profile: LinkProfile) -> Par
     (Arc::new(Emulated::new(t, profile)), rx)
 }
 
+/// The virtual time `n` ping-pong exchanges of 16 B take between two
+/// parties whose links both follow `profile`.
+async fn ping_pong(profile: LinkProfile, n: u32) -> Duration {
+    let net = MemoryNetwork::new();
+    let (a, mut a_rx) = party(&net, "alice", "bob", profile);
+    let (b, mut b_rx) = party(&net, "bob", "alice", profile);
+    let started = Instant::now();
+    for _ in 0..n {
+        a.send("bob", Bytes::from_static(&[0; 16])).await.unwrap();
+        b_rx.recv().await.unwrap();
+        b.send("alice", Bytes::from_static(&[0; 16])).await.unwrap();
+        a_rx.recv().await.unwrap();
+    }
+    started.elapsed()
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_ping_pong_of_n_exchanges_takes_2n_one_way_trips() {
-    let net = MemoryNetwork::new();
-    let (a, mut a_rx) = party(&net, "alice", "bob", LinkProfile::wan());
-    let (b, mut b_rx) = party(&net, "bob", "alice", LinkProfile::wan());
-    let started = Instant::now();
     const N: u32 = 50;
-    for _ in 0..N {
-        a.send("bob", Bytes::from_static(&[0; 16])).await.unwrap();
-        b_rx.recv().await.unwrap();
-        b.send("alice", Bytes::from_static(&[0; 16])).await.unwrap();
-        a_rx.recv().await.unwrap();
-    }
     // one way: 25 ms + 16 bytes at 100 Mbit/s (1.28 us), delivered at
     // the next whole millisecond (tokio's timer resolution): 26 ms
-    assert_eq!(started.elapsed(), Duration::from_millis(26) * (2 * N));
+    let wan = ping_pong(LinkProfile::wan(), N).await;
+    assert_eq!(wan, Duration::from_millis(26) * (2 * N));
     // with whole milliseconds, exactly the latency
-    let net = MemoryNetwork::new();
-    let ms20 = LinkProfile::latency(Duration::from_millis(20));
-    let (a, mut a_rx) = party(&net, "alice", "bob", ms20);
-    let (b, mut b_rx) = party(&net, "bob", "alice", ms20);
-    let started = Instant::now();
-    for _ in 0..N {
-        a.send("bob", Bytes::from_static(&[0; 16])).await.unwrap();
-        b_rx.recv().await.unwrap();
-        b.send("alice", Bytes::from_static(&[0; 16])).await.unwrap();
-        a_rx.recv().await.unwrap();
-    }
-    assert_eq!(started.elapsed(), Duration::from_millis(20) * (2 * N));
+    let ms20 = ping_pong(LinkProfile::latency(Duration::from_millis(20)), N).await;
+    assert_eq!(ms20, Duration::from_millis(20) * (2 * N));
 }
 
 #[tokio::test(start_paused = true)]

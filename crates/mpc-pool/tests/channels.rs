@@ -253,18 +253,7 @@ async fn a_protocol_under_the_wan_profile_runs_in_virtual_time() {
 
 #[tokio::test(start_paused = true)]
 async fn emulated_links_keep_the_round_stamps() {
-    let net = MemoryNetwork::new();
-    let mut pools = Vec::new();
-    for (me, peer) in [("alice", "bob"), ("bob", "alice")] {
-        let p = Pool::builder(me)
-            .peer(peer)
-            .net(LinkProfile::wan())
-            .start_in_memory(&net)
-            .await
-            .unwrap();
-        pools.push(p);
-    }
-    let (a, b) = (&pools[0], &pools[1]);
+    let (a, b) = pair_on(LinkProfile::wan()).await;
     for k in 0..5u64 {
         a.send("bob", &k).await.unwrap();
         b.recv::<u64>("alice").await.unwrap();

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::http_pools;
 use mpc_http::certs::{self, Bundle};
 use mpc_pool::{BigInt, Pool, TlsConfig, Value};
 use mpc_test_support::{listeners, raw};
@@ -16,25 +19,11 @@ fn pki(names: &[&str]) -> Bundle {
 /// Starts one pool per name, all knowing each other; `tls(name)` gives a
 /// party's TLS settings.
 async fn start(names: &[&str], tls: impl Fn(&str) -> Option<TlsConfig>) -> Vec<Pool> {
-    let ls = listeners(names.len());
-    let addrs: Vec<String> = ls.iter().map(|(_, a)| a.clone()).collect();
-    let mut pools = Vec::new();
-    for (i, (l, _)) in ls.into_iter().enumerate() {
-        let mut b = Pool::builder(names[i])
-            .listener(l)
-            .retry_window(Duration::from_secs(5))
-            .timeout(Some(Duration::from_secs(20)));
-        for (j, p) in names.iter().enumerate() {
-            if i != j {
-                b = b.peer_at(*p, addrs[j].clone());
-            }
-        }
-        if let Some(t) = tls(names[i]) {
-            b = b.tls(t);
-        }
-        pools.push(b.start().await.unwrap());
-    }
-    pools
+    http_pools(names, |i, b| match tls(names[i]) {
+        Some(t) => b.tls(t),
+        None => b,
+    })
+    .await
 }
 
 async fn two_party_exchange(pools: &[Pool]) {

@@ -4,6 +4,9 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+mod common;
+
+use common::http_pools;
 use mpc_pool::{Ledger, MemoryNetwork, Pool};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -241,32 +244,14 @@ async fn all_party_totals_in_memory_name_who_could_not_report() {
 
 async fn http_trio_and_python(py: std::net::SocketAddr) -> Vec<Pool> {
     let names = ["alice", "bob", "carol"];
-    let ls: Vec<(TcpListener, String)> = names
-        .iter()
-        .map(|_| {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let a = l.local_addr().unwrap().to_string();
-            (l, a)
-        })
-        .collect();
-    let addrs: Vec<String> = ls.iter().map(|(_, a)| a.clone()).collect();
-    let mut pools = Vec::new();
-    for (i, (l, _)) in ls.into_iter().enumerate() {
-        let mut b = Pool::builder(names[i])
-            .listener(l)
-            .retry_window(Duration::from_secs(5))
-            .timeout(Some(Duration::from_secs(20)));
-        for (j, p) in names.iter().enumerate() {
-            if i != j {
-                b = b.peer_at(*p, addrs[j].clone());
-            }
-        }
+    http_pools(&names, |i, b| {
         if i == 0 {
-            b = b.peer_at("py", py.to_string());
+            b.peer_at("py", py.to_string())
+        } else {
+            b
         }
-        pools.push(b.start().await.unwrap());
-    }
-    pools
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,10 +2,12 @@
 //! highest stamp its sender had received before sending it; the pool's
 //! round is the highest stamp sent or received. In memory and over HTTP.
 
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod common;
+
+use common::http_pools;
 use mpc_pool::transport::{Delivery, Inbox, Rejection, Transport};
 use mpc_pool::{Bytes, MemoryNetwork, Pool};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,29 +25,7 @@ async fn memory(net: &MemoryNetwork, names: &[&str]) -> Vec<Pool> {
 }
 
 async fn http(names: &[&str]) -> Vec<Pool> {
-    let ls: Vec<(TcpListener, String)> = names
-        .iter()
-        .map(|_| {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let a = l.local_addr().unwrap().to_string();
-            (l, a)
-        })
-        .collect();
-    let addrs: Vec<String> = ls.iter().map(|(_, a)| a.clone()).collect();
-    let mut pools = Vec::new();
-    for (i, (l, _)) in ls.into_iter().enumerate() {
-        let mut b = Pool::builder(names[i])
-            .listener(l)
-            .retry_window(Duration::from_secs(5))
-            .timeout(Some(Duration::from_secs(20)));
-        for (j, p) in names.iter().enumerate() {
-            if i != j {
-                b = b.peer_at(*p, addrs[j].clone());
-            }
-        }
-        pools.push(b.start().await.unwrap());
-    }
-    pools
+    http_pools(names, |_, b| b).await
 }
 
 /// `n` exchanges: alice sends, bob answers, alice reads the answer.
