@@ -520,12 +520,52 @@ async fn handle(
         Ok(p) => p,
         Err(refusal) => return closing(refusal),
     };
-    let resp = serve_peer(&state, peer, uri, headers, body).await;
+    finish(serve_peer(&state, peer, uri, headers, body).await)
+}
+
+/// A known peer's answer: closes its connection if it is a refusal of the
+/// request (4xx).
+fn finish(resp: Response) -> Response {
     if resp.status().is_client_error() {
         closing(resp)
     } else {
         resp
     }
+}
+
+/// The size of the request head hyper read: the request line and the
+/// headers, each `name: value\r\n`, and the empty line.
+fn request_head_len(method: &Method, uri: &axum::http::Uri, headers: &HeaderMap) -> u64 {
+    let target = uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let line = method.as_str().len() + 1 + target + " HTTP/1.1\r\n".len();
+    (line + headers_len(headers) + 2) as u64
+}
+
+/// `name: value\r\n` for every header.
+fn headers_len(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + 2 + v.len() + 2)
+        .sum()
+}
+
+/// The size of `resp` as hyper writes it: the status line, its headers
+/// with the `content-length` and `date` hyper adds, the empty line and the
+/// body.
+fn response_len(resp: &Response) -> u64 {
+    use http_body::Body as _;
+    let status = resp.status();
+    let line = "HTTP/1.1 ".len() + 3 + 1 + status.canonical_reason().map_or(0, str::len) + 2;
+    let body = resp.body().size_hint().exact().unwrap_or(0);
+    let mut head = line + headers_len(resp.headers()) + 2;
+    if !resp.headers().contains_key(header::CONTENT_LENGTH) {
+        head += "content-length: ".len() + body.checked_ilog10().map_or(1, |d| d as usize + 1) + 2;
+    }
+    if !resp.headers().contains_key(header::DATE) {
+        // an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`
+        head += "date: ".len() + 29 + 2;
+    }
+    head as u64 + body
 }
 
 /// A request from `peer`, a known peer.
@@ -598,13 +638,21 @@ async fn serve_peer(
         }
         Ok(Ok(b)) => b,
     };
+    let read = request_head_len(&Method::POST, &uri, &headers) + packet.len() as u64;
+    let resp = finish(take_in(state, &peer, &headers, packet));
+    state.inbox.wire_moved(&peer, read, response_len(&resp));
+    resp
+}
+
+/// Hands a packet from `peer` to the inbox, once per delivery token.
+fn take_in(state: &ServerState, peer: &str, headers: &HeaderMap, packet: Bytes) -> Response {
     let token = headers
         .get(DELIVERY_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|t| !t.is_empty() && t.len() <= 128)
         .map(str::to_owned);
     if token.is_some() {
-        state.rust_peers.mark(&peer);
+        state.rust_peers.mark(peer);
     }
     // the sender's round stamp; absent (a Python sender) or unreadable:
     // the inbox counts the message one round after our last one to it
@@ -613,7 +661,7 @@ async fn serve_peer(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|s| *s > 0);
-    let Some(recent) = state.recent.get(&peer) else {
+    let Some(recent) = state.recent.get(peer) else {
         return reply(StatusCode::UNAUTHORIZED, "Server did not recognize sender.");
     };
     // check the token, deliver and remember the token as one step per peer
@@ -621,10 +669,10 @@ async fn serve_peer(
         let mut recent = recent.lock().unwrap_or_else(|e| e.into_inner());
         if token.as_deref().is_some_and(|t| recent.contains(t)) {
             // the inbox never sees this repeat: tell it, for its counters
-            state.inbox.duplicate_acknowledged(&peer);
+            state.inbox.duplicate_acknowledged(peer);
             Ok(Delivery::Duplicate)
         } else {
-            let v = state.inbox.deliver_stamped(&peer, packet, stamp);
+            let v = state.inbox.deliver_stamped(peer, packet, stamp);
             if let (Ok(_), Some(t)) = (&v, token) {
                 recent.insert(t);
             }

@@ -62,12 +62,14 @@ pub struct PeerStats {
     pub messages_received: u64,
     /// Packet bytes accepted from the peer.
     pub bytes_received: u64,
-    /// Bytes the transport wrote for the messages delivered to the peer
-    /// (HTTP: request heads and bodies of every attempt; in memory: the
-    /// packets).
+    /// Bytes the transport wrote to the peer: for the messages delivered
+    /// to it (HTTP: request heads and bodies of every attempt; in memory:
+    /// the packets) and in answer to its messages (HTTP: the response
+    /// heads and bodies).
     pub wire_bytes_sent: u64,
-    /// Bytes the transport read back for them (HTTP: response heads and
-    /// bodies).
+    /// Bytes the transport read from the peer: the answers to the messages
+    /// sent to it (HTTP: response heads and bodies) and its messages (HTTP:
+    /// request heads and bodies; in memory: the packets).
     pub wire_bytes_received: u64,
     /// Attempts beyond the first for the messages delivered to the peer.
     pub retries: u64,
@@ -435,6 +437,15 @@ impl<W> Mailbox<W> {
             st.stats.wire_bytes_received += sent.wire_bytes_received;
             st.stats.retries += u64::from(sent.attempts.saturating_sub(1));
             self.phases.sent(packet_len, sent);
+        }
+    }
+
+    /// Counts the wire bytes the transport moved to take in a packet from
+    /// `peer` (read: its request; written: the answer).
+    pub(crate) fn record_wire_in(&mut self, peer: &str, read: u64, written: u64) {
+        if let Some(st) = self.peers.get_mut(peer) {
+            st.stats.wire_bytes_received += read;
+            st.stats.wire_bytes_sent += written;
         }
     }
 

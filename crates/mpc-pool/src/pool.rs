@@ -103,6 +103,10 @@ impl Inbox for Shared {
         self.lock().record_duplicate(from);
     }
 
+    fn wire_moved(&self, from: &str, read: u64, written: u64) {
+        self.lock().record_wire_in(from, read, written);
+    }
+
     fn peer_departed(&self, from: &str, reason: &str) {
         let failed = self.lock().depart(from, reason);
         if reason == SHUTDOWN_REASON {

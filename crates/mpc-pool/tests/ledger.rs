@@ -295,3 +295,44 @@ async fn all_party_totals_over_http_skip_python_peers() {
     let accepted = tokio::time::timeout(Duration::from_millis(200), py.accept()).await;
     assert!(accepted.is_err(), "the Python peer was asked");
 }
+
+/// Both ends of a link count the same wire bytes: what the sender wrote
+/// (request heads and bodies) the receiver read, and what the receiver
+/// wrote back (responses) the sender read.
+#[tokio::test]
+async fn both_ends_of_an_http_link_count_the_same_wire_bytes() {
+    let pools = http_pools(&["alice", "bob"], |_, b| b).await;
+    let (a, b) = (&pools[0], &pools[1]);
+    for n in [0usize, 1, 100, 70_000] {
+        a.send("bob", &vec![7u8; n]).await.unwrap();
+        let got: Vec<u8> = b.recv("alice").await.unwrap();
+        assert_eq!(got.len(), n);
+    }
+    b.send("alice", &"and back").await.unwrap();
+    let _: String = a.recv("bob").await.unwrap();
+    let (la, lb) = (a.ledger(), b.ledger());
+    let (ab, ba) = (la.peer("bob").unwrap(), lb.peer("alice").unwrap());
+    assert!(ab.wire_bytes_sent > ab.bytes_sent, "heads are counted");
+    assert_eq!(ab.wire_bytes_sent, ba.wire_bytes_received);
+    assert_eq!(ab.wire_bytes_received, ba.wire_bytes_sent);
+    assert_eq!((ab.retries, ba.retries), (0, 0));
+    for p in pools {
+        p.shutdown().await;
+    }
+}
+
+/// In memory the packet is what moves, and both ends count it.
+#[tokio::test]
+async fn both_ends_of_a_memory_link_count_the_packets() {
+    let net = MemoryNetwork::new();
+    let pools = trio(&net).await;
+    pools[0].send("bob", &vec![1u8; 1000]).await.unwrap();
+    let _: Vec<u8> = pools[1].recv("alice").await.unwrap();
+    let (ab, ba) = (
+        pools[0].ledger().peer("bob").unwrap().clone(),
+        pools[1].ledger().peer("alice").unwrap().clone(),
+    );
+    assert_eq!(ab.wire_bytes_sent, ab.bytes_sent);
+    assert_eq!(ba.wire_bytes_received, ab.wire_bytes_sent);
+    assert_eq!((ab.wire_bytes_received, ba.wire_bytes_sent), (0, 0));
+}

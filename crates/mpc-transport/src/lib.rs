@@ -61,6 +61,15 @@ pub trait Inbox: Send + Sync + 'static {
         let _ = from;
     }
 
+    /// The transport read `read` bytes from `from` and wrote `written`
+    /// bytes back to it to take in one of its packets (HTTP: the request's
+    /// head and body, and the response), whatever became of the packet:
+    /// the receiving side's share of the wire bytes, which the sender
+    /// counts in its [`Sent`]. For the counters only. Default: ignored.
+    fn wire_moved(&self, from: &str, read: u64, written: u64) {
+        let _ = (from, read, written);
+    }
+
     /// This party's report for a peer that asks for it
     /// ([`Transport::ask_report`]): opaque bytes (the pool: its ledger).
     /// Default: none.

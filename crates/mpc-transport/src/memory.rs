@@ -323,6 +323,8 @@ impl MemoryTransport {
             });
         }
         let size = packet.len();
+        // what moved is the packet, whatever becomes of it
+        target.inbox.wire_moved(&self.endpoint.name, size as u64, 0);
         match target
             .inbox
             .deliver_stamped(&self.endpoint.name, packet, stamp)
