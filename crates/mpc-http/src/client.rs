@@ -172,6 +172,18 @@ impl Clients {
         })
     }
 
+    /// The request head and body one attempt of a packet of `len` bytes to
+    /// `to` writes (what [`Sent`] will report for a first attempt); `len`
+    /// for a peer not known.
+    pub(crate) fn wire_size(&self, to: &str, len: u64, stamp: Option<u64>) -> u64 {
+        let Some(peer) = self.peers.get(to) else {
+            return len;
+        };
+        let seq = self.token_seq.load(Ordering::Relaxed);
+        let token = 17 + format!("{seq:x}").len();
+        request_head_len(&peer.url, self.cookie.len(), token, stamp, len as usize) + len
+    }
+
     pub(crate) fn send(
         &self,
         to: &str,

@@ -197,4 +197,8 @@ impl Transport for HttpTransport {
     fn local_addr(&self) -> Option<SocketAddr> {
         Some(self.local_addr)
     }
+
+    fn wire_size(&self, to: &str, len: u64, stamp: Option<u64>) -> u64 {
+        self.clients.wire_size(to, len, stamp)
+    }
 }

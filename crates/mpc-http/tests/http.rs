@@ -220,3 +220,40 @@ async fn plain_client_against_tls_server_delivers_nothing() {
     assert_ne!(status, 200);
     assert!(inbox.is_empty());
 }
+
+/// `wire_size`, the estimate a network emulation schedules a packet with,
+/// is what the first attempt really writes.
+#[tokio::test]
+async fn wire_size_predicts_what_a_send_writes() {
+    let ls = listeners(2);
+    let (alice_addr, bob_addr) = (ls[0].1.clone(), ls[1].1.clone());
+    let mut ls = ls.into_iter();
+    let start = |name: &str, peer: &str, addr: String, l: std::net::TcpListener| {
+        let inbox = Arc::new(RecordingInbox::new());
+        let cfg = HttpConfig::new(name, "127.0.0.1:0")
+            .listener(l)
+            .peer(peer, addr)
+            .retry_window(Duration::from_secs(5));
+        (cfg, inbox)
+    };
+    let (ca, ia) = start("alice", "bob", bob_addr, ls.next().unwrap().0);
+    let (cb, ib) = start("bob", "alice", alice_addr, ls.next().unwrap().0);
+    let alice = HttpTransport::start(ca, ia.shared()).await.unwrap();
+    let bob = HttpTransport::start(cb, ib.shared()).await.unwrap();
+    for (len, stamp) in [(0usize, 1u64), (16, 9), (100_000, 12345), (3, u64::MAX)] {
+        let predicted = alice.wire_size("bob", len as u64, Some(stamp));
+        let sent = alice
+            .send_stamped("bob", vec![Bytes::from(vec![5u8; len])], stamp)
+            .await
+            .unwrap();
+        assert_eq!(sent.attempts, 1);
+        assert_eq!(
+            predicted, sent.wire_bytes_sent,
+            "{len} bytes, stamp {stamp}"
+        );
+    }
+    assert_eq!(alice.wire_size("nobody", 10, None), 10);
+    assert_eq!(ib.received().len(), 4);
+    alice.shutdown().await;
+    bob.shutdown().await;
+}

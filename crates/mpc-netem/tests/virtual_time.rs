@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use mpc_netem::{Emulated, LinkProfile};
+use mpc_netem::{Emulated, LinkProfile, PartyClock};
 use mpc_transport::{Delivery, Inbox, MemoryNetwork, Rejection, Transport};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -25,17 +25,21 @@ type Party = (
     mpsc::UnboundedReceiver<(String, Bytes)>,
 );
 
+/// A party whose inbox records exact arrivals in its clock, as the pool
+/// builder sets it up.
 fn party(net: &MemoryNetwork, me: &str, peer: &str, profile: LinkProfile) -> Party {
     let (tx, rx) = mpsc::unbounded_channel();
+    let clock = PartyClock::new();
     let t = net
-        .bind(me, [peer.to_owned()], Arc::new(Forward(tx)))
+        .bind(me, [peer.to_owned()], clock.inbox(Arc::new(Forward(tx))))
         .expect("bind");
-    (Arc::new(Emulated::new(t, profile)), rx)
+    (Arc::new(Emulated::new(t, profile).with_clock(clock)), rx)
 }
 
-/// The virtual time `n` ping-pong exchanges of 16 B take between two
-/// parties whose links both follow `profile`.
-async fn ping_pong(profile: LinkProfile, n: u32) -> Duration {
+/// `n` ping-pong exchanges of 16 B between two parties whose links both
+/// follow `profile`: the exact emulated time of the last arrival (alice's
+/// clock) and the elapsed virtual time, from the start.
+async fn ping_pong(profile: LinkProfile, n: u32) -> (Duration, Duration) {
     let net = MemoryNetwork::new();
     let (a, mut a_rx) = party(&net, "alice", "bob", profile);
     let (b, mut b_rx) = party(&net, "bob", "alice", profile);
@@ -46,19 +50,58 @@ async fn ping_pong(profile: LinkProfile, n: u32) -> Duration {
         b.send("alice", Bytes::from_static(&[0; 16])).await.unwrap();
         a_rx.recv().await.unwrap();
     }
-    started.elapsed()
+    let last = a.clock().last_arrival().expect("alice was handed messages");
+    (last - started, started.elapsed())
+}
+
+/// One way: the latency and 16 bytes at the bandwidth.
+fn one_way(profile: LinkProfile) -> Duration {
+    profile.latency + profile.transmission_time(16)
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_ping_pong_of_n_exchanges_takes_2n_one_way_trips() {
+async fn a_ping_pong_of_n_exchanges_takes_2n_one_way_trips_exactly() {
     const N: u32 = 50;
-    // one way: 25 ms + 16 bytes at 100 Mbit/s (1.28 us), delivered at
-    // the next whole millisecond (tokio's timer resolution): 26 ms
-    let wan = ping_pong(LinkProfile::wan(), N).await;
-    assert_eq!(wan, Duration::from_millis(26) * (2 * N));
-    // with whole milliseconds, exactly the latency
-    let ms20 = ping_pong(LinkProfile::latency(Duration::from_millis(20)), N).await;
-    assert_eq!(ms20, Duration::from_millis(20) * (2 * N));
+    for profile in [
+        LinkProfile::wan(),
+        LinkProfile::lan(),
+        LinkProfile::latency(Duration::from_millis(20)),
+        "300us".parse().unwrap(),
+    ] {
+        let (emulated, elapsed) = ping_pong(profile, N).await;
+        // sub-millisecond latencies too: the timer's rounding does not add
+        // up along the exchanges
+        assert_eq!(emulated, one_way(profile) * (2 * N), "{profile:?}");
+        // the last hand-over waits for the timer's next whole millisecond
+        assert!(
+            elapsed >= emulated && elapsed - emulated < Duration::from_millis(1),
+            "{profile:?}: {elapsed:?} vs {emulated:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_message_delays_a_small_one_behind_it() {
+    // 1 MB then 16 B, at once, on a 100 Mbit/s link without latency: the
+    // small one arrives after the 80 ms the large one occupies the link
+    let net = MemoryNetwork::new();
+    let profile = LinkProfile::latency(Duration::ZERO).with_bandwidth(100_000_000);
+    let (a, _a_rx) = party(&net, "alice", "bob", profile);
+    let (_b, mut b_rx) = party(&net, "bob", "alice", profile);
+    let started = Instant::now();
+    let big = a.send("bob", Bytes::from(vec![1u8; 1_000_000]));
+    let small = a.send("bob", Bytes::from_static(&[2u8; 16]));
+    let (big, small) = tokio::join!(big, small);
+    big.unwrap();
+    small.unwrap();
+    assert_eq!(b_rx.recv().await.unwrap().1.len(), 1_000_000);
+    assert_eq!(b_rx.recv().await.unwrap().1.len(), 16);
+    let small_arrival = Duration::from_millis(80) + profile.transmission_time(16);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= small_arrival && elapsed < small_arrival + Duration::from_millis(1),
+        "{elapsed:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mpc_http::{HttpConfig, HttpTransport, ServerLimits, TlsConfig};
-use mpc_netem::{Emulated, LinkProfile};
+use mpc_netem::{Emulated, LinkProfile, PartyClock};
 use mpc_serial::DecodeLimits;
 use mpc_transport::{check_peer_names, BoxTransport, MemoryNetwork, SharedInbox, Transport};
 
@@ -251,19 +251,27 @@ impl PoolBuilder {
             channels: Mutex::new(ChannelBook::default()),
             clock: std::sync::atomic::AtomicU64::new(0),
         });
+        let emulate = self.net.is_some() || !self.net_to.is_empty();
+        // an emulated party learns the exact arrival of what it is handed
+        let clock = PartyClock::new();
         let ctx = TransportContext {
             name: self.name.clone(),
             peers: self.peers.clone(),
-            inbox: shared.clone(),
+            inbox: if emulate {
+                clock.inbox(shared.clone())
+            } else {
+                shared.clone()
+            },
         };
         let transport = make(ctx).await.map_err(|e| {
             Error::new(Kind::Start("the transport failed to start".into())).with_source(e)
         })?;
-        let transport: BoxTransport = if self.net.is_none() && self.net_to.is_empty() {
+        let transport: BoxTransport = if !emulate {
             Arc::new(transport)
         } else {
             let unshaped = LinkProfile::latency(Duration::ZERO);
-            let mut emulated = Emulated::new(transport, self.net.unwrap_or(unshaped));
+            let mut emulated =
+                Emulated::new(transport, self.net.unwrap_or(unshaped)).with_clock(clock);
             for (peer, profile) in self.net_to {
                 emulated = emulated.with_peer(peer, profile);
             }

@@ -2,7 +2,6 @@
 //! channel and per phase, with its rounds ([`crate::Pool::ledger`]).
 
 use std::fmt;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +50,7 @@ impl Ledger {
         channels: Vec<ChannelStats>,
     ) -> Ledger {
         let rounds = mailbox.round_sent().max(clock);
-        let phases = mailbox.phases().snapshot(rounds, Instant::now());
+        let phases = mailbox.phases().snapshot(rounds, crate::phases::now());
         Ledger::new(party.to_owned(), rounds, mailbox.stats(), channels, phases)
     }
 

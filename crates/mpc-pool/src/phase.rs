@@ -1,8 +1,6 @@
 //! The phase guard ([`Pool::phase`]); the bookkeeping is plain data in
 //! `phases.rs`, held by the mailbox.
 
-use std::time::Instant;
-
 use crate::pool::Pool;
 
 /// An active phase of the pool ([`Pool::phase`]): everything the pool
@@ -29,7 +27,7 @@ impl Phase {
 impl Drop for Phase {
     fn drop(&mut self) {
         let round = self.pool.round();
-        let now = Instant::now();
+        let now = crate::phases::now();
         self.pool
             .inner
             .shared
@@ -56,7 +54,7 @@ impl Pool {
     /// Entering a phase again adds to it.
     pub fn phase(&self, name: &str) -> Phase {
         let round = self.round();
-        let now = Instant::now();
+        let now = crate::phases::now();
         let mut mailbox = self.inner.shared.lock();
         let phases = mailbox.phases_mut();
         let token = phases.enter(name, round, now);

@@ -12,6 +12,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// The time phases are measured in: tokio's clock, so that in virtual time
+/// (a paused clock, with network emulation) a phase's wall time is the
+/// emulated time; the real time otherwise.
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 use mpc_transport::Sent;
 use serde::{Deserialize, Serialize};
 

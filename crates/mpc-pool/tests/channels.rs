@@ -245,10 +245,15 @@ async fn a_protocol_under_the_wan_profile_runs_in_virtual_time() {
         b.send("alice", &(k + 1)).await.unwrap();
         assert_eq!(a.recv::<u64>("bob").await.unwrap(), k + 1);
     }
-    // 200 one-way trips of 20 ms (+ a few microseconds of transmission,
-    // delivered at the next whole millisecond: 21 ms each)
-    assert_eq!(started.elapsed(), Duration::from_millis(21) * 200);
-    eprintln!("4.2 s of WAN in {:?} of real time", real.elapsed());
+    // 200 one-way trips of 20 ms, + a few microseconds of transmission
+    // each; only the last hand-over waits for the timer's next whole
+    // millisecond (the others do not add up)
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(4) && elapsed < Duration::from_millis(4002),
+        "{elapsed:?}"
+    );
+    eprintln!("4 s of WAN in {:?} of real time", real.elapsed());
 }
 
 #[tokio::test(start_paused = true)]

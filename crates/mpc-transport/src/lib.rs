@@ -288,6 +288,16 @@ pub trait Transport: Send + Sync + 'static {
     fn local_addr(&self) -> Option<SocketAddr> {
         None
     }
+
+    /// The bytes this transport writes to carry a packet of `len` bytes to
+    /// `to` in one attempt, stamped with `stamp` if given: what the packet
+    /// occupies a link with (a network emulation's transmission time; HTTP:
+    /// its request head and body). An estimate made before the send; the
+    /// send's [`Sent`] reports what was really written. Default: `len`.
+    fn wire_size(&self, to: &str, len: u64, stamp: Option<u64>) -> u64 {
+        let _ = (to, stamp);
+        len
+    }
 }
 
 /// What a transport moved for one delivered packet ([`Transport::send_stamped`]).
@@ -372,6 +382,8 @@ pub trait DynTransport: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<Bytes>, TransportError>>;
     /// See [`Transport::local_addr`].
     fn local_addr_dyn(&self) -> Option<SocketAddr>;
+    /// See [`Transport::wire_size`].
+    fn wire_size_dyn(&self, to: &str, len: u64, stamp: Option<u64>) -> u64;
 }
 
 impl<T: Transport> DynTransport for T {
@@ -411,6 +423,9 @@ impl<T: Transport> DynTransport for T {
     }
     fn local_addr_dyn(&self) -> Option<SocketAddr> {
         Transport::local_addr(self)
+    }
+    fn wire_size_dyn(&self, to: &str, len: u64, stamp: Option<u64>) -> u64 {
+        Transport::wire_size(self, to, len, stamp)
     }
 }
 
