@@ -51,6 +51,7 @@
 mod clock;
 mod link;
 mod profile;
+mod timer;
 
 pub use clock::PartyClock;
 pub use link::Link;
@@ -73,6 +74,8 @@ pub struct Emulated<T> {
     default: LinkProfile,
     per_peer: HashMap<String, LinkProfile>,
     overhead: u64,
+    /// Sleeps with the precise timer (real clock only).
+    precise: bool,
     /// The exact arrival of the last message handed to this party.
     clock: PartyClock,
     /// Time zero of the links' clocks.
@@ -95,6 +98,7 @@ impl<T: Transport> Emulated<T> {
             default: profile,
             per_peer: HashMap::new(),
             overhead: 0,
+            precise: false,
             clock: PartyClock::new(),
             epoch: Instant::now(),
             state: Mutex::new(State {
@@ -126,6 +130,17 @@ impl<T: Transport> Emulated<T> {
         self
     }
 
+    /// Hands messages over with a precise timer of its own (a thread that
+    /// wakes within tens of microseconds of a deadline) instead of tokio's,
+    /// which fires at whole milliseconds and may sleep up to another one.
+    /// For transports that move messages between processes on the real
+    /// clock (HTTP), where each hand-over's lateness adds to the measured
+    /// time. Never under tokio's paused clock: it would wait in real time.
+    pub fn with_precise_timer(mut self) -> Self {
+        self.precise = true;
+        self
+    }
+
     /// This party's clock.
     pub fn clock(&self) -> &PartyClock {
         &self.clock
@@ -144,6 +159,19 @@ impl<T: Transport> Emulated<T> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sleeps until `at`, if it is still ahead (a tokio timer due now or
+    /// earlier would only fire at its next tick).
+    async fn wait_until(&self, at: Instant) {
+        if at <= Instant::now() {
+            return;
+        }
+        if self.precise {
+            timer::sleep_until(at.into_std()).await;
+        } else {
+            tokio::time::sleep_until(at).await;
+        }
     }
 
     /// When a message of `bytes` bytes sent to `to` now arrives.
@@ -167,14 +195,6 @@ impl<T: Transport> Emulated<T> {
     }
 }
 
-/// Sleeps until `at`, if it is still ahead: a timer due now or earlier
-/// would only fire at the timer's next tick.
-async fn wait_until(at: Instant) {
-    if at > Instant::now() {
-        tokio::time::sleep_until(at).await;
-    }
-}
-
 /// xorshift64*.
 fn next(state: &mut u64) -> u64 {
     *state ^= *state >> 12;
@@ -192,7 +212,7 @@ impl<T: Transport> Transport for Emulated<T> {
         let bytes = self.inner.wire_size(to, packet.len() as u64, None);
         let at = self.arrival(to, bytes, None);
         async move {
-            wait_until(at).await;
+            self.wait_until(at).await;
             clock::noted(at, self.inner.send(to, packet)).await
         }
     }
@@ -205,7 +225,7 @@ impl<T: Transport> Transport for Emulated<T> {
         let len: usize = parts.iter().map(Bytes::len).sum();
         let at = self.arrival(to, self.inner.wire_size(to, len as u64, None), None);
         async move {
-            wait_until(at).await;
+            self.wait_until(at).await;
             clock::noted(at, self.inner.send_parts(to, parts)).await
         }
     }
@@ -220,7 +240,7 @@ impl<T: Transport> Transport for Emulated<T> {
         let bytes = self.inner.wire_size(to, len as u64, Some(stamp));
         let at = self.arrival(to, bytes, Some(stamp));
         async move {
-            wait_until(at).await;
+            self.wait_until(at).await;
             clock::noted(at, self.inner.send_stamped(to, parts, stamp)).await
         }
     }

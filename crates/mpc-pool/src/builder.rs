@@ -272,6 +272,10 @@ impl PoolBuilder {
             let unshaped = LinkProfile::latency(Duration::ZERO);
             let mut emulated =
                 Emulated::new(transport, self.net.unwrap_or(unshaped)).with_clock(clock);
+            if emulated.inner().local_addr().is_some() {
+                // a transport with a socket runs on the real clock
+                emulated = emulated.with_precise_timer();
+            }
             for (peer, profile) in self.net_to {
                 emulated = emulated.with_peer(peer, profile);
             }
