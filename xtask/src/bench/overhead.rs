@@ -107,17 +107,23 @@ fn build_before(
     let _ = std::fs::remove_file(&stamp);
     let tree = dir.join("tree");
     let tree_arg = tree.display().to_string();
-    if tree.exists() {
-        let _ = git(root, &["worktree", "remove", "--force", &tree_arg]);
+    // a checkout left by an interrupted run is used as it is (its files'
+    // times match what its target directory was built from)
+    let checked_out = git(&tree, &["rev-parse", "HEAD"]).is_ok_and(|c| c == commit)
+        && git(&tree, &["status", "--porcelain"]).is_ok_and(|s| s.is_empty());
+    if !checked_out {
         if tree.exists() {
-            std::fs::remove_dir_all(&tree)
-                .with_context(|| format!("removing {}", tree.display()))?;
+            let _ = git(root, &["worktree", "remove", "--force", &tree_arg]);
+            if tree.exists() {
+                std::fs::remove_dir_all(&tree)
+                    .with_context(|| format!("removing {}", tree.display()))?;
+            }
         }
+        let _ = git(root, &["worktree", "prune"]);
+        std::fs::create_dir_all(dir)?;
+        git(root, &["worktree", "add", "--detach", &tree_arg, commit])
+            .context("checking out the commit before the ledger (git worktree add)")?;
     }
-    let _ = git(root, &["worktree", "prune"]);
-    std::fs::create_dir_all(dir)?;
-    git(root, &["worktree", "add", "--detach", &tree_arg, commit])
-        .context("checking out the commit before the ledger (git worktree add)")?;
     eprintln!(
         "bench: building mpc of {commit} (before the ledger) in {}; log: {}",
         tree.display(),
