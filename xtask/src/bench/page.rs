@@ -320,6 +320,29 @@ fn networks(w: &mut String, r: &Results) {
             )
         }
     );
+    // with many in flight, the pool's own time per message may add up
+    let in_flight = rows.iter().find(|x| x.kind == Kind::InFlight);
+    if let (Some(x), Some(rate), Some(base_us)) =
+        (in_flight, r.msgs_per_s(Sys::Plain, netem::IN_FLIGHT), base)
+    {
+        if let (Some(measured), Some(predicted)) = (x.measured, x.predicted) {
+            let k = netem::IN_FLIGHT as f64;
+            let window = k / rate;
+            let links = k / predicted - base_us * 1e-6;
+            let slowest = k / (links + window);
+            let _ = writeln!(
+                w,
+                "The in-flight row's model counts the pool's own time once per round trip (its \
+                 unshaped round trip with one message under way). If the pool's time for a \
+                 whole window of {k} messages (its unshaped {k}-in-flight mean round trip, \
+                 {} ms in this run: section above) added to the links' instead, the rate would \
+                 be {} messages/s; measured: {}.\n",
+                num(window * 1e3),
+                num(slowest),
+                num(measured)
+            );
+        }
+    }
     let find = |arg: &str, kind: Kind| {
         rows.iter()
             .find(|x| x.profile.arg == arg && x.kind == kind)
@@ -901,6 +924,11 @@ mod tests {
             page.contains("Not met in this run for: `20ms` 16 B round trip (of 6 rows judged).")
         );
         assert!(page.contains("This run: 46.0 ms and 12.3 MB/s (4 MiB echoes)."));
+        assert!(page.contains(
+            "(its unshaped 64-in-flight mean round trip, 1.16 ms in this run: section above) \
+             added to the links' instead, the rate would be 1\u{2009}250 messages/s; measured: \
+             1\u{2009}200.\n"
+        ));
         // the ledger overhead
         assert!(page.contains(
             "| round trip, µs (lower is better) | 305 (300–310) | 318 (305–330) | 1.04x | \
