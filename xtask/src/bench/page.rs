@@ -682,6 +682,14 @@ fn method(w: &mut String, r: &Results) {
          * **Python pair** (`crates/mpc-bench/python/pybench.py`, the interop venv): the real \
          `tno.mpc.communication` 5.0.4 `Pool` and `HttpCommunicator` on both sides, plain HTTP, \
          one warm-up message first; same JSON line as `mpc bench`. {}\n\
+         * **Emulated networks** (LAN and WAN section): the same `mpc echo` and `mpc bench`, \
+         both with `--net PROFILE`; each party delays its own outgoing messages by the link \
+         model (docs/network-emulation.md), on the real clock. No kernel shaping (`tc`) and \
+         no privileges.\n\
+         * **Ledger overhead**: `mpc` of the commit before the ledger (the first parent of \
+         {LEDGER_MERGE}) is built once in target/bench/before (a throwaway git worktree, its \
+         own target directory) and reused while that commit is the same; both builds run the \
+         same pairs, alternating.\n\
          * Payloads are random bytes sent as msgpack bin; every echo is compared with what was \
          sent, inside the timed loop, in all three programs.\n\
          * All servers listen on 127.0.0.1; every process is started and ended by the xtask, with \
