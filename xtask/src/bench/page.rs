@@ -246,7 +246,7 @@ fn networks(w: &mut String, r: &Results) {
         w,
         "The Rust pool over plain HTTP on 127.0.0.1, `mpc echo` and `mpc bench` both started \
          with `--net PROFILE` (docs/network-emulation.md: each party shapes what it sends). \
-         Median of the runs of {} repetitions; a repetition runs every row once, after an \
+         Median of the runs of {} repetition(s); a repetition runs every row once, after an \
          unshaped 16 B run: the pool's own round trip, {} µs (median).\n",
         r.net.base.len(),
         opt(base),
