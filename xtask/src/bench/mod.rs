@@ -2,9 +2,12 @@
 //! (`crates/mpc-bench`, `raw-tcp`), the Rust pool over plain HTTP and over
 //! mutual TLS (`mpc echo` + `mpc bench`), the Python pair (the real
 //! `tno.mpc.communication` 5.0.4 in the interop venv,
-//! `crates/mpc-bench/python/pybench.py`), 64 messages in flight, the
-//! all-to-all growth (`all-to-all`), the peak RSS of a party echoing a
-//! 256 MiB message and the codec micro-benchmarks (criterion,
+//! `crates/mpc-bench/python/pybench.py`), 64 messages in flight, the pool
+//! over emulated LAN and WAN links (`--net`, against the link model), the
+//! ledger overhead (this `mpc` against the one of the commit before the
+//! ledger, built in target/bench/before), the all-to-all growth
+//! (`all-to-all`), the peak RSS of a party echoing a 256 MiB message and
+//! the codec micro-benchmarks (criterion,
 //! `crates/mpc-serial/benches/codec.rs`); then writes `docs/benchmarks.md`
 //! with `docs/bench/latency.svg` and `docs/bench/throughput.svg`.
 //!
@@ -16,15 +19,19 @@
 //! ([`Measuring`]). The modules, by concern: `plan` (payload sizes,
 //! messages per run), `process` (a child process with deadlines),
 //! `programs` (starting each benchmark program and reading its result),
-//! `machine` (facts about the machine and what else ran on it), `results`
-//! (what a run measured), `targets` (the goals), `micro` (the criterion
-//! run), `format` (numbers), `tables` (Markdown tables), `chart` (the SVG
-//! charts) and `page` (docs/benchmarks.md, a function a section).
+//! `machine` (facts about the machine and what else ran on it), `netem`
+//! (the LAN/WAN step and its model), `overhead` (the ledger overhead step
+//! and the build of the commit before the ledger), `results` (what a run
+//! measured), `targets` (the goals), `micro` (the criterion run), `format`
+//! (numbers), `tables` (Markdown tables), `chart` (the SVG charts) and
+//! `page` (docs/benchmarks.md, a function a section).
 
 mod chart;
 mod format;
 mod machine;
 mod micro;
+mod netem;
+mod overhead;
 mod page;
 mod plan;
 mod process;
@@ -47,15 +54,27 @@ use programs::{Bins, TlsFiles};
 use results::{AllToAll, Metric, Results, Sys};
 
 pub(crate) const USAGE: &str = "\
-usage: cargo xtask bench [--quick] [--no-python] [--no-micro] [--reps N]
+usage: cargo xtask bench [--quick] [--no-python] [--no-micro] [--no-overhead]
+                         [--reps N]
 
 Builds release (mpc-cli, mpc-bench) and measures in one run: raw TCP
 (crates/mpc-bench raw-tcp), the Rust pool over HTTP and mutual TLS
 (mpc echo + mpc bench), the Python pair (tno.mpc.communication 5.0.4 in
-target/interop-venv), 64 messages in flight, all-to-all rounds among 2, 4
-and 8 parties, the peak RSS of a party echoing 256 MiB, and the codec
-micro-benchmarks (criterion). Writes docs/benchmarks.md and
+target/interop-venv), 64 messages in flight, the pool over emulated
+networks (--net lan, wan, 20ms, 1ms,100Mbit on both processes) against the
+link model, the ledger overhead (16 B, 1 and 64 in flight, against mpc of
+the commit before the ledger), all-to-all rounds among 2, 4 and 8 parties,
+the peak RSS of a party echoing 256 MiB, and the codec micro-benchmarks
+(criterion). Writes docs/benchmarks.md and
 docs/bench/{latency,throughput}.svg. Logs: target/bench/logs.
+
+The ledger overhead needs the history: mpc of the first parent of the
+ledger's merge (f8f7c96^1) is built once (release, -p mpc-cli) in a git
+worktree at target/bench/before/tree, with target/bench/before/target as
+its target directory; target/bench/before/commit records the commit built,
+so later runs reuse the binary. The worktree is removed after the build.
+Without the commit (a shallow clone) or if it does not build, the page
+says so and the run goes on.
 
 options:
   --quick      a short smoke run (one repetition, fewer messages, 64 MiB for
@@ -63,8 +82,10 @@ options:
                target/bench/quick/ instead of docs/
   --no-python  leave out the Python pair (no venv needed)
   --no-micro   leave out the criterion micro-benchmarks
+  --no-overhead
+               leave out the ledger overhead (no build of the old commit)
   --reps N     repetitions of each latency/throughput run (default 5; the
-               median is reported)
+               median is reported; the emulated networks: at most 3)
 
 The Python pair needs target/interop-venv (made by `cargo xtask interop`;
 made here the same way, without running the suite, if missing).
@@ -75,6 +96,7 @@ struct Opts {
     quick: bool,
     python: bool,
     micro: bool,
+    overhead: bool,
     reps: usize,
 }
 
@@ -84,6 +106,7 @@ fn parse_opts(args: impl IntoIterator<Item = String>) -> Result<Option<Opts>> {
         quick: false,
         python: true,
         micro: true,
+        overhead: true,
         reps: 0,
     };
     let mut it = args.into_iter();
@@ -96,6 +119,7 @@ fn parse_opts(args: impl IntoIterator<Item = String>) -> Result<Option<Opts>> {
             "--quick" => o.quick = true,
             "--no-python" => o.python = false,
             "--no-micro" => o.micro = false,
+            "--no-overhead" => o.overhead = false,
             "--reps" => {
                 let n = it.next().context("--reps needs a number")?;
                 o.reps = n
@@ -145,6 +169,9 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     } else {
         None
     };
+    let before = opts
+        .overhead
+        .then(|| overhead::prepare(&root, &work, &cargo, &logs));
     let bins = Bins::new(&root, &target.join("release"), python, &logs);
     let certs = work.join("certs");
     bins.make_certs(&certs)?;
@@ -164,6 +191,10 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     };
     m.by_size()?;
     m.in_flight()?;
+    m.netem()?;
+    if let Some(before) = before {
+        m.overhead(before);
+    }
     if bins.python().is_some() {
         m.python_pair()?;
     }
@@ -351,12 +382,16 @@ mod tests {
         let o = parse_opts(["--quick", "--no-python"].map(String::from))
             .unwrap()
             .unwrap();
-        assert!(o.quick && !o.python && o.micro);
+        assert!(o.quick && !o.python && o.micro && o.overhead);
         assert_eq!(o.reps, 1);
         let o = parse_opts(["--reps", "3"].map(String::from))
             .unwrap()
             .unwrap();
         assert!(!o.quick && o.python && o.reps == 3);
+        let o = parse_opts(["--no-overhead"].map(String::from))
+            .unwrap()
+            .unwrap();
+        assert!(!o.overhead && o.reps == 5);
         assert!(parse_opts(["--reps", "0"].map(String::from)).is_err());
         assert!(parse_opts(["--nope"].map(String::from)).is_err());
         assert!(parse_opts(["--help"].map(String::from)).unwrap().is_none());

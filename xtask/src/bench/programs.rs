@@ -39,6 +39,28 @@ impl TlsFiles {
     }
 }
 
+/// How a pair of `mpc echo` and `mpc bench` runs: which `mpc` (`None`:
+/// this workspace's release build), over mutual TLS or plain HTTP, with an
+/// emulated network (`--net PROFILE`, given to both processes) or not.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Setup<'a> {
+    pub(super) mpc: Option<&'a Path>,
+    pub(super) tls: Option<&'a TlsFiles>,
+    pub(super) net: Option<&'a str>,
+}
+
+impl Setup<'_> {
+    /// The TLS options (`which` of the two parties) and `--net`.
+    fn add_args(&self, cmd: &mut Command, which: impl Fn(&TlsFiles) -> &Vec<String>) {
+        if let Some(t) = self.tls {
+            cmd.args(which(t));
+        }
+        if let Some(net) = self.net {
+            cmd.args(["--net", net]);
+        }
+    }
+}
+
 /// The programs (release builds) and where their logs go.
 pub(super) struct Bins {
     mpc: PathBuf,
@@ -125,17 +147,15 @@ impl Bins {
         &self,
         bench_port: u16,
         count: Option<u64>,
-        tls: Option<&TlsFiles>,
+        setup: Setup<'_>,
     ) -> Result<(Proc, u16)> {
-        let mut cmd = Command::new(&self.mpc);
+        let mut cmd = Command::new(setup.mpc.unwrap_or(&self.mpc));
         cmd.args(["echo", "--name", "echo", "--listen", "127.0.0.1:0"])
             .args(["--peer", &format!("bench=127.0.0.1:{bench_port}")]);
         if let Some(n) = count {
             cmd.args(["--count", &n.to_string()]);
         }
-        if let Some(t) = tls {
-            cmd.args(&t.args_echo);
-        }
+        setup.add_args(&mut cmd, |t| &t.args_echo);
         let mut echo = Proc::start("mpc-echo", &mut cmd, &self.logs)?;
         let port = ready_port(&echo.wait_line("ready", READY)?)?;
         Ok((echo, port))
@@ -143,26 +163,24 @@ impl Bins {
 
     fn mpc_bench_cmd(
         &self,
-        bench_port: u16,
-        echo_port: u16,
+        (bench_port, echo_port): (u16, u16),
         size: u64,
         count: u64,
         inflight: u64,
-        tls: Option<&TlsFiles>,
+        setup: Setup<'_>,
     ) -> Command {
-        let mut cmd = Command::new(&self.mpc);
+        let mut cmd = Command::new(setup.mpc.unwrap_or(&self.mpc));
         cmd.args(["bench", "--name", "bench"])
             .args(["--listen", &format!("127.0.0.1:{bench_port}")])
             .args(["--peer", &format!("echo=127.0.0.1:{echo_port}")])
             .args(["--size", &size.to_string(), "--count", &count.to_string()])
             .args(["--inflight", &inflight.to_string(), "--timeout", "120"]);
-        if let Some(t) = tls {
-            cmd.args(&t.args_bench);
-        }
+        setup.add_args(&mut cmd, |t| &t.args_bench);
         cmd
     }
 
-    /// A fresh `mpc echo` (exits after `count` echoes) and one `mpc bench`.
+    /// A fresh `mpc echo` (exits after `count` echoes) and one `mpc bench`,
+    /// of this workspace, over plain HTTP or mutual TLS.
     pub(super) fn mpc_pair(
         &self,
         size: u64,
@@ -170,11 +188,27 @@ impl Bins {
         inflight: u64,
         tls: Option<&TlsFiles>,
     ) -> Result<Record> {
+        let setup = Setup {
+            tls,
+            ..Setup::default()
+        };
+        self.mpc_pair_with(setup, size, count, inflight)
+    }
+
+    /// A fresh `mpc echo` (exits after `count` echoes) and one `mpc bench`,
+    /// as `setup` says (binary, TLS, emulated network).
+    pub(super) fn mpc_pair_with(
+        &self,
+        setup: Setup<'_>,
+        size: u64,
+        count: u64,
+        inflight: u64,
+    ) -> Result<Record> {
         let bench_port = free_port()?;
-        let (mut echo, echo_port) = self.start_mpc_echo(bench_port, Some(count), tls)?;
+        let (mut echo, echo_port) = self.start_mpc_echo(bench_port, Some(count), setup)?;
         let mut bench = Proc::start(
             "mpc-bench",
-            &mut self.mpc_bench_cmd(bench_port, echo_port, size, count, inflight, tls),
+            &mut self.mpc_bench_cmd((bench_port, echo_port), size, count, inflight, setup),
             &self.logs,
         )?;
         let lines = bench.finish(run_timeout(size, count))?;
@@ -289,9 +323,9 @@ impl Bins {
     pub(super) fn rss_mpc(&self, size: u64) -> Result<Rss> {
         let bench_port = free_port()?;
         // no --count: the echo is read (VmHWM) after the bench, then killed
-        let (mut echo, echo_port) = self.start_mpc_echo(bench_port, None, None)?;
+        let (mut echo, echo_port) = self.start_mpc_echo(bench_port, None, Setup::default())?;
         let idle = vm_hwm_kb(echo.pid())?;
-        let cmd = self.mpc_bench_cmd(bench_port, echo_port, size, 1, 1, None);
+        let cmd = self.mpc_bench_cmd((bench_port, echo_port), size, 1, 1, Setup::default());
         let time_file = self.logs.join("rss-mpc-bench.time");
         let mut cmd = match &self.time {
             Some(time) => {

@@ -103,6 +103,77 @@ pub(super) struct Micro {
     pub(super) when: SystemTime,
 }
 
+/// The runs over an emulated network (`--net PROFILE` on both processes,
+/// plain HTTP): by profile, payload size and messages in flight; and the
+/// unshaped 16 B runs made between them (the pool's own round trip).
+#[derive(Debug, Default)]
+pub(super) struct NetRuns {
+    pub(super) runs: BTreeMap<(&'static str, u64, u64), Vec<Record>>,
+    pub(super) base: Vec<Record>,
+}
+
+impl NetRuns {
+    pub(super) fn get(
+        &self,
+        profile: &'static str,
+        size: u64,
+        inflight: u64,
+    ) -> Option<&Vec<Record>> {
+        self.runs
+            .get(&(profile, size, inflight))
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The unshaped pool's median 16 B round trip, µs.
+    pub(super) fn base_rt(&self) -> Option<f64> {
+        median(self.base.iter().map(|m| m.roundtrip_us).collect())
+    }
+}
+
+/// The build the ledger overhead is measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Build {
+    /// The commit before the ledger landed.
+    Before,
+    /// This workspace.
+    Now,
+}
+
+/// The ledger overhead: `mpc` of the commit before the ledger against this
+/// workspace's, 16 B over plain HTTP, one and 64 in flight.
+#[derive(Debug, Default)]
+pub(super) struct Overhead {
+    /// The commit before the ledger (short hash), if found.
+    pub(super) commit: Option<String>,
+    /// Commits from it to HEAD (`git rev-list --count`).
+    pub(super) commits: Option<u64>,
+    /// Why it was not measured (or not completely).
+    pub(super) failed: Option<String>,
+    /// Runs by build and messages in flight.
+    pub(super) runs: BTreeMap<(Build, u64), Vec<Record>>,
+}
+
+impl Overhead {
+    pub(super) fn runs_of(&self, build: Build, inflight: u64) -> &[Record] {
+        self.runs.get(&(build, inflight)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The figure compared: the mean round trip (µs) with one message in
+    /// flight, messages per second with more; per run.
+    pub(super) fn figures(&self, build: Build, inflight: u64) -> Vec<f64> {
+        self.runs_of(build, inflight)
+            .iter()
+            .map(|m| {
+                if inflight == 1 {
+                    m.roundtrip_us
+                } else {
+                    m.msgs_per_s()
+                }
+            })
+            .collect()
+    }
+}
+
 /// Everything one `cargo xtask bench` measured.
 #[derive(Debug, Default)]
 pub(super) struct Results {
@@ -115,6 +186,10 @@ pub(super) struct Results {
     pub(super) rss_size: u64,
     pub(super) rss: Vec<Rss>,
     pub(super) micro: Vec<Micro>,
+    /// The LAN/WAN section (empty if not run).
+    pub(super) net: NetRuns,
+    /// The ledger overhead (`None`: not asked for, `--no-overhead`).
+    pub(super) overhead: Option<Overhead>,
     pub(super) wall: Duration,
 }
 

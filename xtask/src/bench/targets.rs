@@ -39,25 +39,102 @@ impl Target {
 
 const FAILED: &str = "a run failed";
 
+/// A bound on a ratio `a / b`.
+#[derive(Clone, Copy)]
+enum Bound {
+    AtMost(f64),
+    AtLeast(f64),
+}
+
+/// A target on the ratio of two figures of one run: `a / b` within
+/// `bound`, the figures shown with `unit`.
+fn ratio_target(
+    name: &str,
+    goal: &str,
+    (a, b): (Option<f64>, Option<f64>),
+    unit: &str,
+    bound: Bound,
+) -> Target {
+    Target::judged(
+        name,
+        goal,
+        a.zip(b).filter(|(_, b)| *b > 0.0).map(|(a, b)| {
+            let x = a / b;
+            let fig = |v: f64| {
+                if unit == "messages/s" {
+                    group(v)
+                } else {
+                    num(v)
+                }
+            };
+            (
+                format!("{x:.2}x ({} {unit} vs {} {unit})", fig(a), fig(b)),
+                match bound {
+                    Bound::AtMost(limit) => x <= limit,
+                    Bound::AtLeast(limit) => x >= limit,
+                },
+            )
+        }),
+        FAILED,
+    )
+}
+
+/// The targets of issue 14 (ratios within one run, medians of interleaved
+/// repetitions), the Python and memory ones, and the growth (reported).
 pub(super) fn targets(r: &Results) -> Vec<Target> {
     let mut out = Vec::new();
-    // round trip, 16 B, against raw TCP and the Python pair
+    // 64 in flight, against raw TCP with 64 in flight
+    for (sys, how) in [(Sys::Plain, "HTTP"), (Sys::Tls, "mutual TLS")] {
+        out.push(ratio_target(
+            &format!("16 B messages, 64 in flight, Rust pool over {how} vs raw TCP"),
+            "at least 0.6x raw TCP's rate (64 in flight)",
+            (r.msgs_per_s(sys, 64), r.msgs_per_s(Sys::Raw, 64)),
+            "messages/s",
+            Bound::AtLeast(0.6),
+        ));
+    }
+    // round trips
     let (plain, raw, py) = (
         r.rt(Sys::Plain, 16),
         r.rt(Sys::Raw, 16),
         r.rt(Sys::Python, 16),
     );
-    out.push(Target::judged(
-        "16 B round trip, Rust pair over HTTP vs raw TCP",
-        "at most 2.5x raw TCP",
-        plain.zip(raw).map(|(p, w)| {
-            (
-                format!("{:.2}x ({} µs vs {} µs)", p / w, num(p), num(w)),
-                p / w <= 2.5,
-            )
-        }),
-        FAILED,
+    out.push(ratio_target(
+        "16 B round trip, Rust pool over HTTP vs raw TCP",
+        "at most 1.3x raw TCP",
+        (plain, raw),
+        "µs",
+        Bound::AtMost(1.3),
     ));
+    out.push(ratio_target(
+        "16 B round trip, mutual TLS vs plain, after the handshake",
+        "at most 1.1x plain",
+        (
+            r.rt_after_handshake(Sys::Tls),
+            r.rt_after_handshake(Sys::Plain),
+        ),
+        "µs",
+        Bound::AtMost(1.1),
+    ));
+    // throughput of large echoes
+    let (mib, big) = (1 << 20, 16 << 20);
+    out.push(ratio_target(
+        "16 MiB echo throughput, Rust pool over HTTP vs raw TCP",
+        "at least 0.85x raw TCP",
+        (r.mb_s(Sys::Plain, big), r.mb_s(Sys::Raw, big)),
+        "MB/s",
+        Bound::AtLeast(0.85),
+    ));
+    for size in [mib, big] {
+        out.push(ratio_target(
+            &format!("{} echo throughput, mutual TLS vs plain", size_label(size)),
+            "at least 0.8x plain",
+            (r.mb_s(Sys::Tls, size), r.mb_s(Sys::Plain, size)),
+            "MB/s",
+            Bound::AtLeast(0.8),
+        ));
+    }
+    // against the Python pair
     out.push(Target::judged(
         "16 B round trip, Rust pair vs Python pair",
         "at least 10x faster",
@@ -69,40 +146,6 @@ pub(super) fn targets(r: &Results) -> Vec<Target> {
         }),
         "no Python pair in this run",
     ));
-    let big = 16 << 20;
-    out.push(Target::judged(
-        "16 MiB echo throughput, Rust pair vs raw TCP",
-        "at least 60% of raw TCP",
-        r.mb_s(Sys::Plain, big)
-            .zip(r.mb_s(Sys::Raw, big))
-            .map(|(p, w)| {
-                (
-                    format!("{:.0}% ({} MB/s vs {} MB/s)", 100.0 * p / w, num(p), num(w)),
-                    p / w >= 0.6,
-                )
-            }),
-        FAILED,
-    ));
-    out.push(Target::judged(
-        "16 B messages, 64 in flight, Rust pair over HTTP",
-        "at least 50 000 messages/s",
-        r.msgs_per_s(Sys::Plain, 64)
-            .map(|m| (format!("{} messages/s", group(m)), m >= 50_000.0)),
-        FAILED,
-    ));
-    out.push(Target::judged(
-        "16 B round trip, mutual TLS vs plain, after the handshake",
-        "at most 1.3x plain",
-        r.rt_after_handshake(Sys::Tls)
-            .zip(r.rt_after_handshake(Sys::Plain))
-            .map(|(t, p)| {
-                (
-                    format!("{:.2}x ({} µs vs {} µs)", t / p, num(t), num(p)),
-                    t / p <= 1.3,
-                )
-            }),
-        FAILED,
-    ));
     // memory
     let payload_kb = r.rss_size as f64 / 1024.0;
     for (party, what) in [
@@ -112,7 +155,7 @@ pub(super) fn targets(r: &Results) -> Vec<Target> {
         let name = format!("peak RSS of {what} {} message", size_label(r.rss_size));
         out.push(Target::judged(
             &name,
-            "at most 1.5x the payload",
+            "at most 1.1x the payload",
             r.rss.iter().find(|x| x.sys == party).map(|x| {
                 (
                     format!(
@@ -121,12 +164,21 @@ pub(super) fn targets(r: &Results) -> Vec<Target> {
                         num(x.peak_kb as f64 / 1024.0),
                         r.rss_size >> 20
                     ),
-                    x.peak_kb as f64 <= 1.5 * payload_kb,
+                    x.peak_kb as f64 <= 1.1 * payload_kb,
                 )
             }),
             FAILED,
         ));
     }
+    // typed decoding: judged by criterion baselines, not by this run
+    out.push(Target {
+        name: "typed receives, typed criterion benchmarks, vs before".to_owned(),
+        goal: "at least 1.5x faster than before".to_owned(),
+        measured: "see the codec section (compared with criterion baselines elsewhere; this run \
+                   has no before/after figures)"
+            .to_owned(),
+        pass: None,
+    });
     // growth: reported, not judged
     let growth: Vec<String> = r
         .all_to_all
@@ -143,4 +195,97 @@ pub(super) fn targets(r: &Results) -> Vec<Target> {
     t.pass = None;
     out.push(t);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use mpc_measure::Record;
+
+    use super::*;
+    use crate::bench::results::Rss;
+
+    fn m(size: u64, count: u64, inflight: u64, seconds: f64, rt: f64, mb: f64) -> Record {
+        Record {
+            size,
+            count,
+            inflight,
+            seconds,
+            roundtrip_us: rt,
+            mb_per_s: mb,
+            ledger: None,
+        }
+    }
+
+    fn verdict(ts: &[Target], name: &str) -> (String, &'static str) {
+        let t = ts.iter().find(|t| t.name == name).expect(name);
+        (t.measured.clone(), t.verdict())
+    }
+
+    #[test]
+    fn the_targets_of_issue_14() {
+        let mut r = Results::default();
+        // 64 in flight: raw 10 000/s, plain 6 000/s (0.6x), TLS 5 000/s (0.5x)
+        r.add(Sys::Raw, m(16, 10_000, 64, 1.0, 6.0, 0.3));
+        r.add(Sys::Plain, m(16, 6_000, 64, 1.0, 10.0, 0.2));
+        r.add(Sys::Tls, m(16, 5_000, 64, 1.0, 12.0, 0.2));
+        // round trips: plain 1.3x raw; TLS 1.2x plain after the handshake
+        r.add(Sys::Raw, m(16, 1000, 1, 1.0, 100.0, 0.3));
+        r.add(Sys::Plain, m(16, 1001, 1, 1.0, 130.0, 0.2));
+        r.add(Sys::Tls, m(16, 1001, 1, 1.0, 156.0, 0.2));
+        r.first_plain = vec![130.0];
+        r.first_tls = vec![156.0];
+        // 1 MiB: TLS 0.8x plain; 16 MiB: plain 0.85x raw, no TLS run
+        r.add(Sys::Plain, m(1 << 20, 20, 1, 1.0, 1.0, 1000.0));
+        r.add(Sys::Tls, m(1 << 20, 20, 1, 1.0, 1.0, 800.0));
+        r.add(Sys::Raw, m(16 << 20, 20, 1, 1.0, 1.0, 2000.0));
+        r.add(Sys::Plain, m(16 << 20, 20, 1, 1.0, 1.0, 1699.0));
+        r.rss_size = 256 << 20;
+        r.rss.push(Rss {
+            sys: RssParty::Recv,
+            idle_kb: 1000,
+            peak_kb: 280 << 10,
+            sender_kb: None,
+            seconds: None,
+        });
+        let ts = targets(&r);
+        assert_eq!(ts.len(), 12);
+        let v = |name| verdict(&ts, name);
+        assert_eq!(
+            v("16 B messages, 64 in flight, Rust pool over HTTP vs raw TCP"),
+            (
+                "0.60x (6\u{2009}000 messages/s vs 10\u{2009}000 messages/s)".into(),
+                "PASS"
+            )
+        );
+        assert_eq!(
+            v("16 B messages, 64 in flight, Rust pool over mutual TLS vs raw TCP").1,
+            "MISS"
+        );
+        assert_eq!(
+            v("16 B round trip, Rust pool over HTTP vs raw TCP"),
+            ("1.30x (130 µs vs 100 µs)".into(), "PASS")
+        );
+        assert_eq!(
+            v("16 B round trip, mutual TLS vs plain, after the handshake"),
+            ("1.20x (156 µs vs 130 µs)".into(), "MISS")
+        );
+        assert_eq!(
+            v("16 MiB echo throughput, Rust pool over HTTP vs raw TCP").1,
+            "MISS"
+        );
+        assert_eq!(v("1 MiB echo throughput, mutual TLS vs plain").1, "PASS");
+        assert_eq!(
+            v("16 MiB echo throughput, mutual TLS vs plain"),
+            ("not measured (a run failed)".into(), "n/a")
+        );
+        assert_eq!(v("16 B round trip, Rust pair vs Python pair").1, "n/a");
+        assert_eq!(
+            v("peak RSS of a Rust party receiving one 256 MiB message"),
+            ("1.09x (280 MiB peak for 256 MiB)".into(), "PASS")
+        );
+        assert_eq!(
+            v("typed receives, typed criterion benchmarks, vs before").1,
+            "n/a"
+        );
+    }
 }
