@@ -9,6 +9,7 @@ use shell::root;
 mod bench;
 mod interop;
 mod shell;
+mod venv;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
