@@ -115,6 +115,14 @@ pub(crate) fn missing_prerequisite() -> Option<String> {
     {
         return Some("`ip netns` does not work here".into());
     }
+    // root of a container without the rights to make namespaces
+    let probe = format!("{PREFIX}{}-probe", std::process::id());
+    if let Err(e) = ip(&["netns", "add", &probe]) {
+        return Some(format!("it cannot make a network namespace: {e:#}"));
+    }
+    if let Err(e) = ip(&["netns", "del", &probe]) {
+        return Some(format!("it cannot remove a network namespace: {e:#}"));
+    }
     None
 }
 
