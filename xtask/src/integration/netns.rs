@@ -281,6 +281,9 @@ impl Net {
             "nf_call_iptables",
             "0",
         ]);
+        // no IPv6 link-local address on the run's links in this namespace
+        // (older kernels keep their default)
+        let _ = ip(&["link", "set", "dev", &br, "addrgenmode", "none"]);
         ip(&["link", "set", &br, "up"])?;
         for (i, name) in hosts.iter().enumerate() {
             let host = Host {
@@ -303,6 +306,7 @@ impl Net {
                 "netns",
                 &host.ns,
             ])?;
+            let _ = ip(&["link", "set", "dev", &host.outer, "addrgenmode", "none"]);
             ip(&["link", "set", &host.outer, "master", &br, "up"])?;
             let cidr = format!("{}/24", host.ip);
             ip(&["-n", &host.ns, "addr", "add", &cidr, "dev", "eth0"])?;

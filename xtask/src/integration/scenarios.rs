@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use mpc_measure::Record;
 
-use super::party::{number, Party};
+use super::party::{fields, number, Party};
 use super::{shaping, Ctx, Scenario};
 
 /// Waiting for a party's `ready` line.
@@ -166,6 +166,12 @@ pub(crate) fn start_echo(
         &ctx.log(scenario, name),
     )?;
     p.wait_ready(READY)?;
+    // the party says whether it runs with TLS: it must be what was asked
+    let ready = p.line("ready ").unwrap_or_default();
+    let mode = fields(&ready).get("tls").map(|m| m.to_string());
+    if mode.as_deref().map(|m| m.starts_with("mutual")) != Some(tls) {
+        bail!("{name} started with tls={mode:?} ({ready:?})");
+    }
     Ok(p)
 }
 
