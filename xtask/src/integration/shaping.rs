@@ -4,9 +4,10 @@
 //! profile emulated by both parties; the two must agree within 10 %.
 //!
 //! Bandwidth: `tbf` at 100 Mbit/s on both directions of bob's link, large
-//! messages (4 MiB: the HTTP heads do not matter), one at a time. Latency: `netem delay`
-//! where the kernel has it; many kernels (containers, minimal builds) do
-//! not, and the scenario then says so instead of passing.
+//! messages (4 MiB: the HTTP heads do not matter), one at a time.
+//! Latency: `netem delay` where the kernel has it; many kernels
+//! (containers, minimal builds) do not, and the scenario then says so
+//! instead of passing.
 
 use anyhow::{Context, Result};
 
@@ -75,8 +76,8 @@ pub(crate) fn bandwidth(ctx: &Ctx, scenario: &str) -> Result<String> {
     const SIZE: &str = "4Mi";
     const COUNT: u64 = 8;
     let bob = ctx.net.host("bob");
-    // burst: a few full-size frames' worth at this rate; latency bounds the
-    // queue the kernel keeps
+    // burst: 64 KiB, the largest segment the veth hands over at once;
+    // latency bounds the queue the kernel keeps (no drops in these runs)
     let tbf = [
         "tbf", "rate", "100mbit", "burst", "64kb", "latency", "100ms",
     ];
