@@ -263,6 +263,11 @@ pub(crate) fn check_bench(ck: &mut Checks, bench: &mut Party, count: u64) -> Opt
 /// nothing was lost, skipped or left unread (a message delivered twice
 /// would be left unread: the echo receives each id once).
 pub(crate) fn check_echo(ck: &mut Checks, echo: &mut Party, peers: &[(&str, u64)]) {
+    check_echo_unread(ck, echo, peers, 0);
+}
+
+/// [`check_echo`], with `unread` messages left unread on purpose.
+fn check_echo_unread(ck: &mut Checks, echo: &mut Party, peers: &[(&str, u64)], unread: u64) {
     ck.ok(echo.succeed(FINISH));
     let Some(stop) = echo.line("stopped ") else {
         ck.check(false, format!("{} printed no summary", echo.name));
@@ -275,7 +280,7 @@ pub(crate) fn check_echo(ck: &mut Checks, echo: &mut Party, peers: &[(&str, u64)
         ("failed", 0),
         ("skipped", 0),
         ("unfinished", 0),
-        ("unread", 0),
+        ("unread", unread),
     ] {
         ck.eq(
             &format!("{} {key}", echo.name),
@@ -594,7 +599,8 @@ fn ledger_row(text: &str, peer: &str) -> Option<LedgerRow> {
 
 /// Without TLS a sender is identified by its address and the port in its
 /// cookie: a request from carol's host with alice's cookie is refused
-/// (401), while alice's own requests go through.
+/// (401), while the same request from alice's host is accepted (200), and
+/// so are alice's own messages.
 fn wrong_host_refused(ctx: &Ctx, scenario: &str) -> Result<String> {
     let mut echo = start_echo(
         ctx,
@@ -610,19 +616,28 @@ fn wrong_host_refused(ctx: &Ctx, scenario: &str) -> Result<String> {
         forged.starts_with("HTTP/1.1 401"),
         format!("a request from carol's host with alice's cookie got {forged:?}, want 401"),
     );
+    // the control: the same bytes from alice's host (the message, id "x",
+    // is filed and stays unread: the echo party reads ids 0, 1, ...)
+    let control = raw_post(ctx, "alice", "bob", port("alice"))?;
+    ck.check(
+        control.starts_with("HTTP/1.1 200"),
+        format!("the same request from alice's host got {control:?}, want 200"),
+    );
     let mut bench = start_bench(ctx, scenario, "alice", "bob", false, "1k", 1, 1, &[])?;
     check_bench(&mut ck, &mut bench, 1);
-    // only alice's message was delivered
-    check_echo(&mut ck, &mut echo, &[("alice", 1), ("carol", 0)]);
+    // delivered: alice's message and the control; nothing from carol's host
+    check_echo_unread(&mut ck, &mut echo, &[("alice", 1), ("carol", 0)], 1);
     let log = std::fs::read_to_string(&echo.log).unwrap_or_default();
     ck.check(
         log.contains("request from an unknown sender refused"),
         format!("bob logged no refusal; log {}", echo.log.display()),
     );
     ck.done(format!(
-        "carol's host ({}) with cookie server_port={}: {forged:?}; alice's own message delivered",
+        "from carol's host ({}) with cookie server_port={}: {forged:?}; the same from \
+         alice's host ({}): {control:?}; alice's own message delivered",
         ctx.net.host("carol").ip,
-        port("alice")
+        port("alice"),
+        ctx.net.host("alice").ip,
     ))
 }
 
