@@ -20,7 +20,10 @@
 //! * `ids [--with PEER]`: automatic and custom ids interleaved, both ways.
 //! * `broadcast`: broadcasts and `recv_all` in a pool of `py0`, `py1` and
 //!   this party.
-//! * `sum --input N --expected N`: one party of the three-party secure sum.
+//! * `sum --input N --expected N [--send-done]`: one party of the three-party
+//!   secure sum; with `--send-done` it also sends the closing `done` to every
+//!   peer (a pool of Rust `sum` parties, as in `cargo xtask integration`;
+//!   the Python sum parties send it only to the Rust party).
 //!
 //! Prints `ready name=NAME listen=HOST:PORT` on stdout once serving, then
 //! `PASS ...`/`FAIL ...` lines; exits 0 only if every check passed. The
@@ -54,12 +57,13 @@ pub(crate) struct Args {
     pub(crate) big: bool,
     pub(crate) input: Option<String>,
     pub(crate) expected: Option<String>,
+    pub(crate) send_done: bool,
 }
 
 const USAGE: &str = "usage: mpc-interop-party echo|typed|ids|channels|broadcast|sum --name NAME \
 [--listen HOST:PORT] --peer NAME=HOST:PORT... [--tls-key F --tls-cert F --tls-ca F] \
 [--peer-cert NAME=F]... [--deadline SECS] [--timeout SECS] [--count N] [--with PEER] [--big] \
-[--input N --expected N]";
+[--input N --expected N [--send-done]]";
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
     let mut a = Args {
@@ -82,6 +86,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
     while let Some(flag) = it.next() {
         if flag == "--big" {
             a.big = true;
+            continue;
+        }
+        if flag == "--send-done" {
+            a.send_done = true;
             continue;
         }
         let value = it
@@ -164,7 +172,7 @@ async fn run(a: Args) -> Result<bool> {
             "sum" => {
                 let input = a.input.as_deref().context("sum needs --input")?;
                 let expected = a.expected.as_deref().context("sum needs --expected")?;
-                protocols::sum(&pool, input, expected).await
+                protocols::sum(&pool, input, expected, a.send_done).await
             }
             other => bail!("unknown mode {other:?}\n{USAGE}"),
         }

@@ -304,8 +304,14 @@ fn random_below(p: &IBig) -> Result<IBig> {
 /// One party of the three-party secure sum (additive sharing mod 2^127-1):
 /// split the input into shares, send one to each peer with id "share", add
 /// what the peers sent, broadcast that partial sum with id "partial", add
-/// the partial sums. The result must be `expected`.
-pub(crate) async fn sum(pool: &Pool, input: &str, expected: &str) -> Result<Checks> {
+/// the partial sums. The result must be `expected`. Then every peer says
+/// "done" (with `send_done` this party says it too, to every peer).
+pub(crate) async fn sum(
+    pool: &Pool,
+    input: &str,
+    expected: &str,
+    send_done: bool,
+) -> Result<Checks> {
     let p = modulus();
     let input: IBig = input
         .parse()
@@ -345,6 +351,11 @@ pub(crate) async fn sum(pool: &Pool, input: &str, expected: &str) -> Result<Chec
     let mut ck = Checks::default();
     ck.eq("secure sum", &total, &expected);
     // Everyone has the result before anyone stops serving.
+    if send_done {
+        pool.broadcast(&"done", Some("done"))
+            .await
+            .context("saying done")?;
+    }
     let done: Vec<(String, String)> = pool.recv_all(None, Some("done")).await.context("done")?;
     ck.eq(
         "done",

@@ -10,12 +10,12 @@
 //! 4. runs `interop/run.py` with the venv's Python, which runs every scenario
 //!    and ends with `N passed, M failed`; its exit status is ours.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result};
 
 use crate::shell::{self, run};
+use crate::venv;
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask interop [--only NAME]... [--seed N] [--list]
@@ -33,10 +33,6 @@ environment: PYTHON  the Python (3.11 or newer) that creates the venv
              (default python3)
 ";
 
-/// Where the pins come from and where the venv records them.
-const REQUIREMENTS: &str = "interop/requirements.txt";
-const STAMP: &str = ".interop-pins";
-
 pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     let args: Vec<String> = args.into_iter().collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
@@ -45,8 +41,7 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     }
     let root = shell::root();
     let target = shell::target_dir(&root);
-    let venv = target.join("interop-venv");
-    let python = ensure_venv(&root, &venv)?;
+    let python = venv::interop_python(&root, &target)?;
 
     let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     build
@@ -99,56 +94,4 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
         std::process::exit(status.code().unwrap_or(1));
     }
     Ok(())
-}
-
-/// Creates the venv if needed and installs the pins if they changed;
-/// returns its Python.
-fn ensure_venv(root: &Path, venv: &Path) -> Result<PathBuf> {
-    let python = if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    };
-    let usable = python.is_file()
-        && Command::new(&python)
-            .args(["-c", "import sys; sys.exit(sys.version_info < (3, 11))"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !usable {
-        if venv.exists() {
-            std::fs::remove_dir_all(venv)
-                .with_context(|| format!("removing the broken venv {}", venv.display()))?;
-        }
-        let base = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
-        eprintln!("interop: creating the virtualenv {}", venv.display());
-        run(
-            Command::new(&base).arg("-m").arg("venv").arg(venv),
-            "creating the virtualenv (set PYTHON to a Python 3.11+)",
-        )?;
-    }
-    let requirements = root.join(REQUIREMENTS);
-    let pins = std::fs::read_to_string(&requirements)
-        .with_context(|| format!("reading {}", requirements.display()))?;
-    let stamp = venv.join(STAMP);
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(pins.as_str()) {
-        eprintln!(
-            "interop: installing the pins of {REQUIREMENTS} into {}",
-            venv.display()
-        );
-        run(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "-r",
-                ])
-                .arg(&requirements),
-            "installing the Python packages",
-        )?;
-        std::fs::write(&stamp, &pins).with_context(|| format!("writing {}", stamp.display()))?;
-    }
-    Ok(python)
 }

@@ -7,8 +7,10 @@ use anyhow::{bail, Context, Result};
 use shell::root;
 
 mod bench;
+mod integration;
 mod interop;
 mod shell;
+mod venv;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -27,6 +29,12 @@ commands:
              and the Python pair in one run; writes docs/benchmarks.md:
              cargo xtask bench [--quick] [--no-python] [--no-micro] [--reps N]
              (see `cargo xtask bench --help`)
+  integration
+             run parties on test hosts of their own (network namespaces,
+             real addresses, kernel-shaped links); needs root, exits 77
+             (skipped) without it:
+             cargo xtask integration [--only NAME]... [--list]
+             (see `cargo xtask integration --help`)
 ";
 
 fn main() -> Result<()> {
@@ -36,6 +44,7 @@ fn main() -> Result<()> {
         Some("certs") => certs(args),
         Some("interop") => interop::main(args),
         Some("bench") => bench::main(args),
+        Some("integration") => integration::main(args),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
