@@ -11,6 +11,12 @@ type Source = Box<dyn StdError + Send + Sync>;
 /// Opaque on purpose: ask what happened with the `is_*` methods, which peer
 /// and message it concerns with [`Error::peer`] and [`Error::message_id`],
 /// and walk [`std::error::Error::source`] for the underlying cause.
+///
+/// The one-line message (`Display`) already says why: a message that could
+/// not be delivered names the root cause (`could not deliver message "0" to
+/// "bob": unreachable: ... Connection refused ... (gave up after 36 attempts
+/// in 30.0 s; retry window 30.0 s)`), so logging `{error}` is enough;
+/// printing the source chain as well repeats that cause.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -19,13 +25,17 @@ struct Inner {
     kind: Kind,
     peer: Option<String>,
     id: Option<String>,
+    /// The cause in words, shown in the one-line message (the transport's
+    /// reason); the same cause is also the source.
+    detail: Option<String>,
     source: Option<Source>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// No message within the timeout.
-    Timeout(Duration),
+    /// No message within the timeout; `Some(local id)` when the receive
+    /// had an automatic id (which is then used up, as in Python).
+    Timeout(Duration, Option<String>),
     /// The peer is not configured.
     UnknownPeer,
     /// The transport failed to deliver.
@@ -57,6 +67,7 @@ impl Error {
                 kind,
                 peer: None,
                 id: None,
+                detail: None,
                 source: None,
             }),
         }
@@ -72,6 +83,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.inner.detail = Some(detail.into());
+        self
+    }
+
     pub(crate) fn with_source(mut self, source: impl Into<Source>) -> Self {
         self.inner.source = Some(source.into());
         self
@@ -79,7 +95,7 @@ impl Error {
 
     /// No message arrived within the timeout.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, Kind::Timeout(_))
+        matches!(self.inner.kind, Kind::Timeout(..))
     }
 
     /// The peer is not one of the pool's peers.
@@ -176,6 +192,9 @@ impl fmt::Debug for Error {
         if let Some(id) = &self.inner.id {
             d.field("id", id);
         }
+        if let Some(why) = &self.inner.detail {
+            d.field("detail", why);
+        }
         if let Some(s) = &self.inner.source {
             d.field("source", s);
         }
@@ -188,9 +207,16 @@ impl fmt::Display for Error {
         let peer = self.inner.peer.as_deref().unwrap_or("?");
         let id = self.inner.id.as_deref().unwrap_or("?");
         match &self.inner.kind {
-            Kind::Timeout(d) => write!(
+            Kind::Timeout(d, None) => write!(
                 f,
                 "timed out after {d:?} waiting for message {id:?} from {peer:?}"
+            ),
+            Kind::Timeout(d, Some(local)) => write!(
+                f,
+                "timed out after {d:?} waiting for message {id:?} from {peer:?}; \
+                 its automatic id is used up (as in Python): the next recv from \
+                 {peer:?} waits for the id after it; to read this message later, \
+                 use recv_with_id({peer:?}, {local:?})"
             ),
             Kind::UnknownPeer => write!(f, "{peer:?} is not a peer of this pool"),
             Kind::Transport => write!(f, "could not deliver message {id:?} to {peer:?}"),
@@ -218,6 +244,10 @@ impl fmt::Display for Error {
                 "{peer:?} left the pool ({reason}) without sending message {id:?}"
             ),
             Kind::Channel(why) => write!(f, "cannot open the channel: {why}"),
+        }?;
+        match &self.inner.detail {
+            Some(detail) => write!(f, ": {detail}"),
+            None => Ok(()),
         }
     }
 }

@@ -557,6 +557,7 @@ impl Pool {
                 None => Ok(()),
                 Some(e) => Err(Error::new(Kind::Broadcast(failed))
                     .with_id(bid)
+                    .with_detail(e.to_string())
                     .with_source(e)),
             }
         }
@@ -570,12 +571,24 @@ impl Pool {
         peer: &str,
         custom: Option<&str>,
     ) -> Recv<T> {
+        let id = self
+            .next_id(space, peer, custom, Direction::Received)
+            .map(|(id, _)| id);
+        // an automatic id is used up by a receive that times out: its
+        // error says how to read the message later (the id local to the
+        // space, as `recv_with_id` takes it)
+        let automatic = match (&id, custom) {
+            (Ok(id), None | Some("")) => Some(match space {
+                Space::Root => id.clone(),
+                Space::Channel(_) => id.rsplit('#').next().unwrap_or(id).to_owned(),
+            }),
+            _ => None,
+        };
         Recv {
             pool: self.clone(),
             peer: peer.to_owned(),
-            id: self
-                .next_id(space, peer, custom, Direction::Received)
-                .map(|(id, _)| id),
+            id,
+            automatic,
             timeout: self.inner.timeout,
             _t: std::marker::PhantomData,
         }
@@ -722,14 +735,27 @@ impl Pool {
     }
 }
 
+/// The pool's error for a failed send: the transport's reason goes into
+/// the one-line message (without the peer, which the message names), and
+/// the transport error is the source.
 fn transport_error(e: TransportError) -> Error {
-    let kind = match &e {
-        TransportError::Rejected { .. } => Kind::Rejected,
-        TransportError::UnknownPeer { .. } => Kind::UnknownPeer,
-        TransportError::Closed => Kind::ShutDown,
-        _ => Kind::Transport,
+    let (kind, detail) = match &e {
+        TransportError::Rejected { rejection, .. } => (Kind::Rejected, Some(rejection.to_string())),
+        TransportError::UnknownPeer { .. } => (Kind::UnknownPeer, None),
+        TransportError::Closed => (Kind::ShutDown, None),
+        TransportError::Unreachable { reason, .. } => {
+            (Kind::Transport, Some(format!("unreachable: {reason}")))
+        }
+        TransportError::PeerGone { .. } => (Kind::Transport, Some("the peer is gone".into())),
+        TransportError::Other { source, .. } => (Kind::Transport, Some(source.to_string())),
+        _ => (Kind::Transport, Some(e.to_string())),
     };
-    Error::new(kind).with_source(e)
+    let err = Error::new(kind);
+    match detail {
+        Some(d) => err.with_detail(d),
+        None => err,
+    }
+    .with_source(e)
 }
 
 /// A receive that has not started yet: await it, or [`Recv::register`] it.
@@ -738,6 +764,8 @@ pub struct Recv<T> {
     pool: Pool,
     peer: String,
     id: Result<String, Error>,
+    /// The local id, when it is automatic.
+    automatic: Option<String>,
     timeout: Option<Duration>,
     _t: std::marker::PhantomData<fn() -> T>,
 }
@@ -770,23 +798,30 @@ impl<T: DeserializeOwned + Send + 'static> Recv<T> {
         self.id.as_deref().ok()
     }
 
-    /// The pool, the peer, the id (or why there is none) and the timeout.
-    fn into_parts(self) -> (Pool, String, Result<String, Error>, Option<Duration>) {
-        (self.pool, self.peer, self.id, self.timeout)
+    /// The pool, the peer, the id (or why there is none), the timeout and
+    /// the local id if it is automatic.
+    fn into_parts(self) -> (Target, Result<String, Error>, Option<Duration>) {
+        let target = Target {
+            pool: self.pool,
+            peer: self.peer,
+            automatic: self.automatic,
+        };
+        (target, self.id, self.timeout)
     }
 
     /// Registers interest now (a message that arrives is handed straight to
     /// this receive) and returns a future of the message that may be
     /// stored, moved to another task, or awaited later (the seed's `arecv`).
     pub fn register(self) -> Pending<T> {
-        let (pool, peer, id, timeout) = self.into_parts();
+        let (target, id, timeout) = self.into_parts();
         // the time limit runs from registration, not from the first poll
         let deadline = timeout.map(|d| (tokio::time::Instant::now() + d, d));
-        let registered = id.and_then(|id| register(&pool, &peer, &id).map(|slot| (id, slot)));
+        let registered =
+            id.and_then(|id| register(&target.pool, &target.peer, &id).map(|slot| (id, slot)));
         Pending {
             fut: Box::pin(async move {
                 let (id, slot) = registered?;
-                finish(pool, peer, id, slot, deadline).await
+                finish(target, id, slot, deadline).await
             }),
         }
     }
@@ -796,13 +831,13 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Recv<T> {
     type Output = Result<T, Error>;
     type IntoFuture = Pending<T>;
     fn into_future(self) -> Pending<T> {
-        let (pool, peer, id, timeout) = self.into_parts();
+        let (target, id, timeout) = self.into_parts();
         Pending {
             fut: Box::pin(async move {
                 let id = id?;
                 let deadline = timeout.map(|d| (tokio::time::Instant::now() + d, d));
-                let slot = register(&pool, &peer, &id)?;
-                finish(pool, peer, id, slot, deadline).await
+                let slot = register(&target.pool, &target.peer, &id)?;
+                finish(target, id, slot, deadline).await
             }),
         }
     }
@@ -891,13 +926,25 @@ fn register(pool: &Pool, peer: &str, id: &str) -> Result<Slot, Error> {
     }
 }
 
-async fn finish<T: DeserializeOwned + 'static>(
+/// Whom a receive waits for: the pool, the peer, and the local id if it
+/// is automatic.
+struct Target {
     pool: Pool,
     peer: String,
+    automatic: Option<String>,
+}
+
+async fn finish<T: DeserializeOwned + 'static>(
+    target: Target,
     id: String,
     slot: Slot,
     deadline: Option<(tokio::time::Instant, Duration)>,
 ) -> Result<T, Error> {
+    let Target {
+        pool,
+        peer,
+        automatic,
+    } = target;
     let shared = pool.inner.shared.clone();
     let msg = match slot {
         Slot::Ready(msg) => msg,
@@ -909,7 +956,9 @@ async fn finish<T: DeserializeOwned + 'static>(
                     Err(_) => {
                         if shared.lock().cancel(&peer, &id, guard.ticket) {
                             guard.done = true;
-                            return Err(Error::new(Kind::Timeout(d)).with_peer(peer).with_id(id));
+                            return Err(Error::new(Kind::Timeout(d, automatic))
+                                .with_peer(peer)
+                                .with_id(id));
                         }
                         // handed to us just now: it is (about to be) in the channel
                         (&mut guard.rx).await
@@ -934,7 +983,8 @@ async fn finish<T: DeserializeOwned + 'static>(
             Ok(v)
         }
         Err(e) => {
-            tracing::warn!(pool = %shared.name, from = %peer, ?id, error = ?e.to_string(), "received message does not decode as the requested type; kept in the buffer");
+            // reported once, by the error returned (not logged as well)
+            tracing::debug!(pool = %shared.name, from = %peer, ?id, error = ?e.to_string(), "received message does not decode as the requested type; kept in the buffer");
             if let Some((w, msg)) = shared.lock().put_back(&peer, &id, msg) {
                 shared.wake(&peer, &id, w, msg);
             }
