@@ -500,7 +500,7 @@ fn bad_arguments_are_refused_clearly() {
     let echo = ["echo", "--name", "alice", "--listen", "127.0.0.1:0"];
     for (extra, says) in [
         (&["--peer", "bob"][..], "expected NAME=HOST:PORT"),
-        (&["--peer", "bob=127.0.0.1"], "has no port"),
+        (&["--peer", "bob=127.0.0.1 "], "contains ' '"),
         (&["--peer", "bob=127.0.0.1:0"], "from 1 to 65535"),
         (&[], "--peer"),
         (
