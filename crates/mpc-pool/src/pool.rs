@@ -20,6 +20,7 @@ use crate::ledger::Ledger;
 use crate::mailbox::{
     AskError, Delivered, Incoming, Mailbox, MessageRef, PeerStats, Refused, Taken,
 };
+use crate::multi::{Broadcast, RecvAll};
 
 /// Where a message's id comes from: the pool's own counters, or a
 /// channel's ([`crate::Channel`]).
@@ -465,38 +466,21 @@ impl Pool {
         }
     }
 
-    /// Sends `msg` to every peer; see [`Pool::broadcast_to`].
-    pub fn broadcast<T: Serialize + ?Sized>(
-        &self,
-        msg: &T,
-        id: Option<&str>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let peers = self.peers();
-        self.broadcast_to(&peers, msg, id)
-    }
-
-    /// Sends `msg` to each of `peers`, concurrently. The value is encoded
-    /// once. With a custom `id` every peer gets the same packet; without,
-    /// each gets its own next automatic id (Python's `broadcast`);
-    /// automatic ids are unsafe in concurrent tasks (see [`Pool::send`]):
-    /// use a [`Channel`](crate::Channel) per task.
+    /// Sends `msg` to every peer, or to the peers named by
+    /// [`Broadcast::to`], with each peer's next automatic id or the id set
+    /// by [`Broadcast::id`]; await the [`Broadcast`] to send.
     ///
-    /// Resolves once every send has finished; if any failed, the error
-    /// names them ([`Error::failed_peers`]).
-    pub fn broadcast_to<S: AsRef<str>, T: Serialize + ?Sized>(
-        &self,
-        peers: &[S],
-        msg: &T,
-        id: Option<&str>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        self.broadcast_in(&Space::Root, peers, msg, id)
+    /// `pool.broadcast(&msg).await`, `pool.broadcast(&msg).to(&peers).id("x").await`;
+    /// see [`Broadcast`].
+    pub fn broadcast<'a, T: Serialize + ?Sized>(&'a self, msg: &'a T) -> Broadcast<'a, T> {
+        Broadcast::new(self, Space::Root, msg)
     }
 
-    /// [`Pool::broadcast_to`] in `space`.
-    pub(crate) fn broadcast_in<S: AsRef<str>, T: Serialize + ?Sized>(
+    /// A broadcast to `peers` in `space` ([`Broadcast`]).
+    pub(crate) fn broadcast_in<T: Serialize + ?Sized>(
         &self,
         space: &Space,
-        peers: &[S],
+        peers: &[String],
         msg: &T,
         id: Option<&str>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
@@ -625,42 +609,15 @@ impl Pool {
         self.recv(peer).register()
     }
 
-    /// Receives one message from each of `peers` (all peers if `None`),
-    /// concurrently, with a custom id or each peer's next automatic id
-    /// (unsafe in concurrent tasks, see [`Pool::recv`]: use a
-    /// [`Channel`](crate::Channel) per task). Results are in the order of
-    /// `peers`.
-    pub async fn recv_all<T: DeserializeOwned + Send + 'static>(
-        &self,
-        peers: Option<&[&str]>,
-        id: Option<&str>,
-    ) -> Result<Vec<(String, T)>, Error> {
-        self.recv_all_in(&Space::Root, peers, id).await
-    }
-
-    /// [`Pool::recv_all`] in `space`.
-    pub(crate) async fn recv_all_in<T: DeserializeOwned + Send + 'static>(
-        &self,
-        space: &Space,
-        peers: Option<&[&str]>,
-        id: Option<&str>,
-    ) -> Result<Vec<(String, T)>, Error> {
-        let names: Vec<String> = match peers {
-            Some(p) => p.iter().map(|s| (*s).to_owned()).collect(),
-            None => self.peers(),
-        };
-        let pending: Vec<(String, Pending<T>)> = names
-            .into_iter()
-            .map(|p| {
-                let r = self.recv_in::<T>(space, &p, id);
-                (p, r.register())
-            })
-            .collect();
-        let mut out = Vec::with_capacity(pending.len());
-        for (p, fut) in pending {
-            out.push((p, fut.await?));
-        }
-        Ok(out)
+    /// Receives one message from every peer, or from the peers named by
+    /// [`RecvAll::from`], with each peer's next automatic id or the id set
+    /// by [`RecvAll::id`], concurrently; await the [`RecvAll`] for
+    /// `(peer, value)` pairs in the order of the peers.
+    ///
+    /// `pool.recv_all::<T>().await`, `pool.recv_all::<T>().from(&peers).id("x").await`;
+    /// see [`RecvAll`].
+    pub fn recv_all<T: DeserializeOwned + Send + 'static>(&self) -> RecvAll<T> {
+        RecvAll::new(self, Space::Root)
     }
 
     /// Shuts the pool down gracefully: tells the peers it is leaving (Rust
@@ -853,6 +810,12 @@ pub struct Pending<T> {
 impl<T> std::fmt::Debug for Pending<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+impl<T> Pending<T> {
+    pub(crate) fn new(fut: impl Future<Output = Result<T, Error>> + Send + 'static) -> Self {
+        Pending { fut: Box::pin(fut) }
     }
 }
 

@@ -80,14 +80,12 @@ async fn secure_sum(pools: Vec<Pool>, inputs: Vec<u64>) -> Vec<u64> {
                     .await
                     .unwrap();
             }
-            for (_, s) in pool.recv_all::<u64>(None, Some("share")).await.unwrap() {
+            for (_, s) in pool.recv_all::<u64>().id("share").await.unwrap() {
                 mine = (mine + s as u128) % P;
             }
-            pool.broadcast(&(mine as u64), Some("partial"))
-                .await
-                .unwrap();
+            pool.broadcast(&(mine as u64)).id("partial").await.unwrap();
             let mut total = mine;
-            for (_, s) in pool.recv_all::<u64>(None, Some("partial")).await.unwrap() {
+            for (_, s) in pool.recv_all::<u64>().id("partial").await.unwrap() {
                 total = (total + s as u128) % P;
             }
             pool.shutdown().await;
