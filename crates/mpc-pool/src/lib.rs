@@ -34,6 +34,7 @@
 //! ([`PoolBuilder::start_with`]).
 #![deny(missing_docs)]
 
+pub mod blocking;
 mod builder;
 mod channel;
 mod channels;

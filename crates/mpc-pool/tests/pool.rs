@@ -271,7 +271,12 @@ async fn multi_peer_calls_take_any_list_of_names_with_named_settings() {
     let names: &[&str] = &["alice"];
     let got = b.recv_all::<u8>().from(names).id("v").await.unwrap();
     assert_eq!(got, [("alice".to_string(), 1)]);
-    let got = b.recv_all::<u8>().from(vec!["alice"]).id("w").await.unwrap();
+    let got = b
+        .recv_all::<u8>()
+        .from(vec!["alice"])
+        .id("w")
+        .await
+        .unwrap();
     assert_eq!(got, [("alice".to_string(), 2)]);
     let from_c: Vec<String> = c.peers().into_iter().filter(|p| p == "alice").collect();
     let got = c.recv_all::<u8>().from(&from_c).id("v").await.unwrap();
