@@ -260,3 +260,20 @@ impl StdError for Error {
             .map(|s| s as &(dyn StdError + 'static))
     }
 }
+
+/// Unusable TLS settings (`TlsConfig::from_pem_files(..)?` in a function
+/// returning this error): the pool cannot start with them
+/// ([`Error::is_start`]); the TLS error is the source.
+impl From<mpc_http::TlsError> for Error {
+    fn from(e: mpc_http::TlsError) -> Self {
+        Error::new(Kind::Start(format!("unusable TLS settings: {e}"))).with_source(e)
+    }
+}
+
+/// An unusable link profile (`"20ms,100Mbit".parse()?`): the pool cannot
+/// start with it ([`Error::is_start`]); the profile error is the source.
+impl From<mpc_netem::ProfileError> for Error {
+    fn from(e: mpc_netem::ProfileError) -> Self {
+        Error::new(Kind::Start(format!("unusable link profile: {e}"))).with_source(e)
+    }
+}

@@ -38,6 +38,8 @@ pub mod blocking;
 mod builder;
 mod channel;
 mod channels;
+#[cfg(doctest)]
+mod doc_snippets;
 mod error;
 mod ledger;
 mod mailbox;
@@ -61,7 +63,9 @@ pub use report::PoolLedger;
 
 pub use mpc_http::{ServerLimits, TlsConfig, TlsError};
 pub use mpc_netem::{LinkProfile, ProfileError};
-pub use mpc_serial::{tagged, BigInt, Blob, Bytes, DecodeLimits, NdArray, PyClass, Tagged, Value};
+pub use mpc_serial::{
+    tagged, BigInt, Blob, Bytes, DecodeLimits, IBig, NdArray, PyClass, ShapeError, Tagged, Value,
+};
 pub use mpc_transport::MemoryNetwork;
 
 /// The transport seam, for running a pool on a custom transport.

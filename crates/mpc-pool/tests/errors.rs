@@ -241,3 +241,33 @@ async fn a_timed_out_automatic_receive_names_its_id_and_how_to_read_it_later() {
     alice.shutdown().await;
     bob.shutdown().await;
 }
+
+#[test]
+fn settings_errors_convert_with_question_mark_and_say_why() {
+    fn tls() -> Result<mpc_pool::TlsConfig, mpc_pool::Error> {
+        Ok(mpc_pool::TlsConfig::from_pem_files(
+            "/nonexistent/alice.key",
+            "/nonexistent/alice.crt",
+            "/nonexistent/ca.crt",
+        )?)
+    }
+    let err = tls().unwrap_err();
+    assert!(err.is_start(), "{err:?}");
+    let line = err.to_string();
+    assert!(
+        line.starts_with("pool could not start: unusable TLS settings: "),
+        "{line}"
+    );
+    assert!(line.contains("/nonexistent/alice.key"), "{line}");
+
+    fn profile() -> Result<mpc_pool::LinkProfile, mpc_pool::Error> {
+        Ok("fast please".parse::<mpc_pool::LinkProfile>()?)
+    }
+    let err = profile().unwrap_err();
+    assert!(err.is_start(), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("pool could not start: unusable link profile: "),
+        "{err}"
+    );
+}
