@@ -51,6 +51,7 @@ from common import (
     tno_tls,
     xtask_tls,
 )
+from docs_snippets import all_python_blocks_are_marked, scenario as docs_scenario, snippets as docs_python_snippets
 
 
 @dataclass
@@ -784,5 +785,10 @@ SCENARIOS: list[Scenario] = [
     Scenario("broadcast-recv-all-tls-mixed-certs", broadcast(MIXED)),
     Scenario("tls-untrusted-refused", tls_untrusted),
 ]
+
+# The Python snippets of docs/*.md, as written, against a Rust party
+# (docs_snippets.py says how they are found and what is substituted).
+SCENARIOS += [Scenario("docs-python-all-marked", all_python_blocks_are_marked, timeout=30)]
+SCENARIOS += [Scenario(s.name, docs_scenario(s), timeout=120) for s in docs_python_snippets()]
 
 logging.getLogger("tno.mpc.communication").setLevel(logging.WARNING)

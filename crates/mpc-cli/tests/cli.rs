@@ -444,6 +444,8 @@ fn certs_writes_files_and_refuses_to_overwrite() {
         readme.contains("alice: alice.crt, alice.key, ca.crt"),
         "{readme}"
     );
+    // the Python recipe of docs/TLS.md, starting its server
+    assert!(readme.contains("    await pool.initialize()"), "{readme}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
