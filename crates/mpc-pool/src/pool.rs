@@ -585,6 +585,30 @@ impl Pool {
     /// that, [`Recv::timeout`] overrides the pool's timeout and
     /// [`Recv::register`] registers interest at once (the seed's `arecv`).
     ///
+    /// **A receive that times out uses up its automatic id**, as in
+    /// Python: the next `recv` from `peer` waits for the following id. The
+    /// message, if it arrives later, stays in the buffer under its id; the
+    /// timeout error names that id ([`Error::message_id`]) and says to read
+    /// it with [`Pool::recv_with_id`]:
+    ///
+    /// ```
+    /// # use mpc_pool::{MemoryNetwork, Pool};
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mpc_pool::Error> {
+    /// # let net = MemoryNetwork::new();
+    /// # let alice = Pool::builder("alice").peer("bob").start_in_memory(&net).await?;
+    /// # let bob = Pool::builder("bob").peer("alice").start_in_memory(&net).await?;
+    /// let err = bob.recv::<u64>("alice").timeout(Duration::from_millis(10)).await.unwrap_err();
+    /// assert!(err.is_timeout());
+    /// assert_eq!(err.message_id(), Some("0"));     // id "0" is used up
+    /// alice.send("bob", &1u64).await?;             // id "0", late
+    /// alice.send("bob", &2u64).await?;             // id "1"
+    /// assert_eq!(bob.recv::<u64>("alice").await?, 2);               // waits for "1"
+    /// assert_eq!(bob.recv_with_id::<u64>("alice", "0").await?, 1);  // the late one
+    /// # Ok(()) }
+    /// ```
+    ///
     /// **Automatic ids and concurrent tasks:** see [`Pool::send`]: tasks
     /// that receive concurrently with automatic ids may each get another
     /// task's message, silently. Use a [`Channel`](crate::Channel) per task.
