@@ -352,3 +352,53 @@ pub(crate) async fn sum(pool: &Pool, input: &str, expected: &str) -> Result<Chec
     );
     Ok(ck)
 }
+
+/// A class no Python party registers.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct NotRegistered {
+    x: i64,
+}
+
+impl mpc_pool::PyClass for NotRegistered {
+    const TYPE_NAME: &'static str = "NotRegisteredAnywhere";
+}
+
+/// Sends `peer` a class it has not registered and checks the send's error
+/// says, once and in its one line, what a Python peer's failure to decode
+/// most likely means; then tells it `done` (custom id).
+pub(crate) async fn undecodable(pool: &Pool, peer: &str) -> Result<Checks> {
+    let mut ck = Checks::default();
+    match pool.send(peer, &Tagged(NotRegistered { x: 1 })).await {
+        Ok(()) => ck.fail("a class the Python side has not registered was accepted"),
+        Err(e) => {
+            let line = e.to_string();
+            println!("error: {line}");
+            ck.eq(
+                "the send fails as a delivery failure",
+                &e.is_transport(),
+                &true,
+            );
+            ck.eq(
+                "the one line says the Python peer could not decode it",
+                &(line.contains("the peer failed to handle the message")
+                    || line.contains("the Python peer could not decode it")),
+                &true,
+            );
+            ck.eq(
+                "the one line names the likely causes",
+                &(line.contains("numpy") && line.contains("has not registered")),
+                &true,
+            );
+            ck.eq(
+                "the peer's status text appears once",
+                &(line.matches("Internal Server Error").count() <= 1
+                    && line.matches("got itself in trouble").count() <= 1),
+                &true,
+            );
+        }
+    }
+    pool.send_with_id(peer, "done", &"done")
+        .await
+        .context("sending done")?;
+    Ok(ck)
+}

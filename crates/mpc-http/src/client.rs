@@ -759,6 +759,18 @@ fn peer_text(bytes: &[u8]) -> String {
 /// Maps a refusal status to a [`Rejection`]; other statuses to an error text.
 fn rejection(status: StatusCode, text: String) -> Result<Rejection, String> {
     Ok(match status {
+        // the Python package's answer when decoding the message raised
+        // (with a one-line reason; otherwise it answers 500, below)
+        StatusCode::BAD_REQUEST if text.contains("Failed processing received message") => {
+            Rejection::Malformed {
+                reason: format!(
+                    "the Python peer could not decode it ({}); most likely numpy is not \
+                     installed there (needed for an NdArray) or the message holds a class \
+                     the Python side has not registered (a Tagged PyClass)",
+                    text.strip_prefix("400: ").unwrap_or(&text)
+                ),
+            }
+        }
         StatusCode::BAD_REQUEST => Rejection::Malformed { reason: text },
         StatusCode::UNAUTHORIZED => Rejection::UnknownSender,
         StatusCode::CONFLICT => Rejection::Conflict {
@@ -983,6 +995,21 @@ mod tests {
         assert!(text.contains("numpy is not installed"), "{text}");
         assert!(text.contains("has not registered"), "{text}");
         assert_eq!(text.matches("Internal Server Error").count(), 1, "{text}");
+        // a one-line failure is a 400 with the Python exception's text
+        let rejected = rejection(
+            StatusCode::BAD_REQUEST,
+            "400: Failed processing received message: 'No module named numpy'".into(),
+        )
+        .unwrap();
+        let Rejection::Malformed { reason } = rejected else {
+            panic!("{rejected:?}")
+        };
+        assert!(
+            reason.starts_with(
+                "the Python peer could not decode it (Failed processing received message: 'No module named numpy'); most likely numpy"
+            ),
+            "{reason}"
+        );
         // other statuses: the body once, without the repeated status line
         assert_eq!(
             rejection(StatusCode::BAD_GATEWAY, "502 Bad Gateway".into()).unwrap_err(),
