@@ -15,7 +15,7 @@ type Source = Box<dyn StdError + Send + Sync>;
 /// The one-line message (`Display`) already says why: a message that could
 /// not be delivered names the root cause (`could not deliver message "0" to
 /// "bob": unreachable: ... Connection refused ... (gave up after 36 attempts
-/// in 30.0 s; retry window 30.0 s)`), so logging `{error}` is enough;
+/// in 30.0 s; retry window 30 s)`), so logging `{error}` is enough;
 /// printing the source chain as well repeats that cause.
 pub struct Error {
     inner: Box<Inner>,
