@@ -12,11 +12,12 @@ type Source = Box<dyn StdError + Send + Sync>;
 /// and message it concerns with [`Error::peer`] and [`Error::message_id`],
 /// and walk [`std::error::Error::source`] for the underlying cause.
 ///
-/// The one-line message (`Display`) already says why: a message that could
-/// not be delivered names the root cause (`could not deliver message "0" to
+/// The one-line message (`Display`) says why: a message that could not be
+/// delivered names the root cause (`could not deliver message "0" to
 /// "bob": unreachable: ... Connection refused ... (gave up after 36 attempts
-/// in 30.0 s; retry window 30 s)`), so logging `{error}` is enough;
-/// printing the source chain as well repeats that cause.
+/// in 30.0 s; retry window 30 s)`), so logging `{error}` is enough. A cause
+/// that is in the message is not also the [`source`](std::error::Error::source),
+/// so printing the whole chain never repeats it.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -26,8 +27,11 @@ struct Inner {
     peer: Option<String>,
     id: Option<String>,
     /// The cause in words, shown in the one-line message (the transport's
-    /// reason); the same cause is also the source.
+    /// reason); such a cause is not also the source.
     detail: Option<String>,
+    /// A failed send's transport error, for [`Error::transport_error`]
+    /// (its reason is the detail, so it is not the source).
+    transport: Option<mpc_transport::TransportError>,
     source: Option<Source>,
 }
 
@@ -68,6 +72,7 @@ impl Error {
                 peer: None,
                 id: None,
                 detail: None,
+                transport: None,
                 source: None,
             }),
         }
@@ -85,6 +90,11 @@ impl Error {
 
     pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.inner.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn with_transport(mut self, e: mpc_transport::TransportError) -> Self {
+        self.inner.transport = Some(e);
         self
     }
 
@@ -172,8 +182,15 @@ impl Error {
         self.inner.id.as_deref()
     }
 
-    /// For a failed broadcast: the peers it could not reach (the first
-    /// failure is the source).
+    /// For a failed send: what the transport reported, for programs that
+    /// act on it (for example [`Rejection::TooLarge`](mpc_transport::Rejection::TooLarge)
+    /// with its size and limit). Its reason is in the message already.
+    pub fn transport_error(&self) -> Option<&mpc_transport::TransportError> {
+        self.inner.transport.as_ref()
+    }
+
+    /// For a failed broadcast: the peers it could not reach (the message
+    /// says why the first of them failed).
     pub fn failed_peers(&self) -> &[String] {
         match &self.inner.kind {
             Kind::Broadcast(p) => p,
@@ -194,6 +211,9 @@ impl fmt::Debug for Error {
         }
         if let Some(why) = &self.inner.detail {
             d.field("detail", why);
+        }
+        if let Some(t) = &self.inner.transport {
+            d.field("transport", t);
         }
         if let Some(s) = &self.inner.source {
             d.field("source", s);

@@ -541,8 +541,7 @@ impl Pool {
                 None => Ok(()),
                 Some(e) => Err(Error::new(Kind::Broadcast(failed))
                     .with_id(bid)
-                    .with_detail(e.to_string())
-                    .with_source(e)),
+                    .with_detail(e.to_string())),
             }
         }
     }
@@ -717,8 +716,8 @@ impl Pool {
 }
 
 /// The pool's error for a failed send: the transport's reason goes into
-/// the one-line message (without the peer, which the message names), and
-/// the transport error is the source.
+/// the one-line message (without the peer, which the message names). It
+/// is not also the source, which would repeat it in every printed chain.
 fn transport_error(e: TransportError) -> Error {
     let (kind, detail) = match &e {
         TransportError::Rejected { rejection, .. } => (Kind::Rejected, Some(rejection.to_string())),
@@ -731,12 +730,10 @@ fn transport_error(e: TransportError) -> Error {
         TransportError::Other { source, .. } => (Kind::Transport, Some(source.to_string())),
         _ => (Kind::Transport, Some(e.to_string())),
     };
-    let err = Error::new(kind);
     match detail {
-        Some(d) => err.with_detail(d),
-        None => err,
+        Some(d) => Error::new(kind).with_detail(d).with_transport(e),
+        None => Error::new(kind).with_source(e),
     }
-    .with_source(e)
 }
 
 /// A receive that has not started yet: await it, or [`Recv::register`] it.
@@ -1006,7 +1003,7 @@ impl SendHandle {
         tokio::spawn(async move {
             let res = fut.await;
             if let Err(Err(e)) = tx.send(res) {
-                tracing::error!(to = %peer, error = %e, source = ?std::error::Error::source(&e), "background send failed");
+                tracing::error!(to = %peer, error = %e, "background send failed");
             }
         });
         SendHandle { rx }

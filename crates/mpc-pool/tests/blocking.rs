@@ -57,7 +57,6 @@ fn three_parties_over_http_without_async_code() {
                 for (p, s) in &all {
                     assert_eq!(s, &format!("from {p}"));
                 }
-                pool.broadcast(&7u8).to(&peers[..1]).send().unwrap();
                 let report = pool.shutdown();
                 (i, got, report.stats.len())
             })

@@ -48,8 +48,16 @@ async fn an_unreachable_peer_names_the_root_cause_in_the_message() {
     assert!(line.to_lowercase().contains("connection refused"), "{line}");
     assert!(line.contains("gave up after"), "{line}");
     assert!(!line.contains('\n'), "one line: {line}");
-    // the cause is still the source, for programs that walk the chain
-    assert!(std::error::Error::source(&err).is_some());
+    // the cause is in the line, not repeated by the source chain, and
+    // programs still get the transport's error
+    assert_eq!(mpc_test_support::error_chain(&err), line);
+    assert!(
+        matches!(
+            err.transport_error(),
+            Some(mpc_pool::transport::TransportError::Unreachable { .. })
+        ),
+        "{err:?}"
+    );
     alice.shutdown().await;
 }
 
@@ -123,6 +131,8 @@ async fn a_python_peer_answering_500_is_explained_once() {
     assert!(line.contains("not registered"), "{line}");
     assert_eq!(line.matches("Internal Server Error").count(), 1, "{line}");
     assert_eq!(line.matches("got itself in trouble").count(), 1, "{line}");
+    let chain = mpc_test_support::error_chain(&err);
+    assert_eq!(chain.matches("got itself in trouble").count(), 1, "{chain}");
     alice.shutdown().await;
 }
 
