@@ -70,9 +70,9 @@ async fn deal(ch: &Channel, me: usize, values: &[u64]) -> Result<Vec<u64>> {
 /// Opens additively shared values: everyone broadcasts its shares on `ch`
 /// and adds everyone's.
 async fn open(ch: &Channel, mine: Vec<u64>) -> Result<Vec<u64>> {
-    ch.broadcast(&mine, None).await?;
+    ch.broadcast(&mine).await?;
     let mut sum = mine;
-    for (_, theirs) in ch.recv_all::<Vec<u64>>(None, None).await? {
+    for (_, theirs) in ch.recv_all::<Vec<u64>>().await? {
         ensure!(
             theirs.len() == sum.len(),
             "a party opened another number of values"

@@ -60,7 +60,7 @@ async fn party(pool: Pool, input: u64) -> Result<(u64, Pool)> {
         pool.send_with_id(peer, "share", share).await?;
     }
     // 3. add the shares the others sent me
-    for (peer, share) in pool.recv_all::<u64>(None, Some("share")).await? {
+    for (peer, share) in pool.recv_all::<u64>().id("share").await? {
         tracing::debug!(%me, from = %peer, "got a share");
         held = add(held, share);
     }
@@ -68,9 +68,9 @@ async fn party(pool: Pool, input: u64) -> Result<(u64, Pool)> {
 
     // 4. publish my partial sum and reconstruct the total
     let phase = pool.phase("partial");
-    pool.broadcast(&held, Some("partial")).await?;
+    pool.broadcast(&held).id("partial").await?;
     let mut total = held;
-    for (_, partial) in pool.recv_all::<u64>(None, Some("partial")).await? {
+    for (_, partial) in pool.recv_all::<u64>().id("partial").await? {
         total = add(total, partial);
     }
     phase.end();

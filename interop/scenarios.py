@@ -51,6 +51,7 @@ from common import (
     tno_tls,
     xtask_tls,
 )
+from docs_snippets import all_python_blocks_are_marked, scenario as docs_scenario, snippets as docs_python_snippets
 
 
 @dataclass
@@ -705,6 +706,30 @@ async def tls_untrusted(ctx: Ctx, collector: LogCollector) -> None:
     )
 
 
+def undecodable(sec: Security) -> Callable[[Ctx, LogCollector], Awaitable[None]]:
+    """Rust sends a class the Python party has not registered: the Python
+    party fails to decode it, and the Rust send's one-line error says what
+    that most likely means (`undecodable` in interop/src/protocols.rs)."""
+
+    async def run(ctx: Ctx, collector: LogCollector) -> None:
+        pport = free_port()
+        py_cert = sec.cert(ctx, "py", 0)
+        extra = sec.rust_args(ctx, "rust", {"py": py_cert}) + ["--with", "py"]
+        rust = await start_rust(ctx.rust_bin, "undecodable", "rust", {"py": pport}, ctx.log("rust"), extra)
+        pool = make_pool("py", pport, {"rust": (rust.port, sec.cert(ctx, "rust", 1))}, sec.python(ctx, "py", 0))
+        try:
+            await pool.initialize()
+            ctx.check("the Rust party says it is done", diff(await pool.recv("rust", "done"), "done"))
+        finally:
+            code = await rust.wait(30)
+            await pool.shutdown()
+        errors = [ln for ln in rust.lines if ln.startswith("error: ")]
+        ctx.check(f"the Rust party's checks pass ({rust.outcome()})", None if code == 0 else f"exit {code}; log {rust.log}")
+        ctx.notes.append(errors[0][:200] if errors else "no error line")
+
+    return run
+
+
 # ---------------------------------------------------------------------------
 # The strict comparison itself
 # ---------------------------------------------------------------------------
@@ -783,6 +808,13 @@ SCENARIOS: list[Scenario] = [
     Scenario("secure-sum-3p-tls-mixed-certs", secure_sum(MIXED)),
     Scenario("broadcast-recv-all-tls-mixed-certs", broadcast(MIXED)),
     Scenario("tls-untrusted-refused", tls_untrusted),
+    Scenario("errors-python-cannot-decode-plain", undecodable(PLAIN)),
+    Scenario("errors-python-cannot-decode-tls-xtask", undecodable(XTASK)),
 ]
+
+# The Python snippets of docs/*.md, as written, against a Rust party
+# (docs_snippets.py says how they are found and what is substituted).
+SCENARIOS += [Scenario("docs-python-all-marked", all_python_blocks_are_marked, timeout=30)]
+SCENARIOS += [Scenario(s.name, docs_scenario(s), timeout=120) for s in docs_python_snippets()]
 
 logging.getLogger("tno.mpc.communication").setLevel(logging.WARNING)

@@ -24,6 +24,8 @@
 //!   secure sum; with `--send-done` it also sends the closing `done` to every
 //!   peer (a pool of Rust `sum` parties, as in `cargo xtask integration`;
 //!   the Python sum parties send it only to the Rust party).
+//! * `undecodable [--with PEER]`: sends a class the Python party has not
+//!   registered and checks the error's one line explains it.
 //!
 //! Prints `ready name=NAME listen=HOST:PORT` on stdout once serving, then
 //! `PASS ...`/`FAIL ...` lines; exits 0 only if every check passed. The
@@ -60,7 +62,8 @@ pub(crate) struct Args {
     pub(crate) send_done: bool,
 }
 
-const USAGE: &str = "usage: mpc-interop-party echo|typed|ids|channels|broadcast|sum --name NAME \
+const USAGE: &str =
+    "usage: mpc-interop-party echo|typed|ids|channels|broadcast|sum|undecodable --name NAME \
 [--listen HOST:PORT] --peer NAME=HOST:PORT... [--tls-key F --tls-cert F --tls-ca F] \
 [--peer-cert NAME=F]... [--deadline SECS] [--timeout SECS] [--count N] [--with PEER] [--big] \
 [--input N --expected N [--send-done]]";
@@ -169,6 +172,7 @@ async fn run(a: Args) -> Result<bool> {
             "ids" => protocols::ids(&pool, &a.partner()?).await,
             "channels" => protocols::channels(&pool, &a.partner()?).await,
             "broadcast" => protocols::broadcast(&pool).await,
+            "undecodable" => protocols::undecodable(&pool, &a.partner()?).await,
             "sum" => {
                 let input = a.input.as_deref().context("sum needs --input")?;
                 let expected = a.expected.as_deref().context("sum needs --expected")?;

@@ -116,7 +116,7 @@ pub(crate) async fn ids(pool: &Pool, peer: &str) -> Result<Checks> {
     pool.send_with_id(peer, "", &msg("B", 6, "6")).await?;
     pool.asend_with_id(peer, "B-done", &msg("B", 7, "B-done"))
         .await?;
-    pool.broadcast_to(&[peer], &msg("B", 8, "8"), None).await?;
+    pool.broadcast(&msg("B", 8, "8")).to([peer]).await?;
 
     // Part C, both directions at once: 20 messages each way, every third
     // (k % 3 == 1) with the custom id "C{k}", the others automatic. Python
@@ -232,24 +232,24 @@ pub(crate) async fn broadcast(pool: &Pool) -> Result<Checks> {
 
     // R3: we broadcast with a custom id; R4a: a message to py1 alone; R4:
     // we broadcast with automatic ids (py0 gets "1", py1 gets "2")
-    pool.broadcast(&t3("R3", "rust", 3i64), Some("bc-rust"))
+    pool.broadcast(&t3("R3", "rust", 3i64))
+        .id("bc-rust")
         .await
         .context("R3")?;
     pool.send("py1", &("R4a", "direct")).await.context("R4a")?;
-    pool.broadcast(&t3("R4", "rust", p(9, 10)), None)
+    pool.broadcast(&t3("R4", "rust", p(9, 10)))
         .await
         .context("R4")?;
 
     // R5: everyone broadcasts with the id "all" and receives with recv_all
     let base = BigInt(IBig::from(1u8) << 70);
     let plus = |k: u8| BigInt(&base.0 + IBig::from(k));
-    pool.broadcast(&t3("R5", "rust", plus(2)), Some("all"))
+    pool.broadcast(&t3("R5", "rust", plus(2)))
+        .id("all")
         .await
         .context("R5")?;
-    let got: Vec<(String, Tagged3<BigInt>)> = pool
-        .recv_all(None, Some("all"))
-        .await
-        .context("R5 recv_all")?;
+    let got: Vec<(String, Tagged3<BigInt>)> =
+        pool.recv_all().id("all").await.context("R5 recv_all")?;
     let want = vec![
         ("py0".to_owned(), t3("R5", "py0", plus(0))),
         ("py1".to_owned(), t3("R5", "py1", plus(1))),
@@ -257,11 +257,10 @@ pub(crate) async fn broadcast(pool: &Pool) -> Result<Checks> {
     ck.eq("R5 recv_all(id all)", &got, &want);
 
     // R6: everyone broadcasts with automatic ids; recv_all with automatic ids
-    pool.broadcast(&t3("R6", "rust", vec![2i64]), None)
+    pool.broadcast(&t3("R6", "rust", vec![2i64]))
         .await
         .context("R6")?;
-    let got: Vec<(String, Tagged3<Vec<i64>>)> =
-        pool.recv_all(None, None).await.context("R6 recv_all")?;
+    let got: Vec<(String, Tagged3<Vec<i64>>)> = pool.recv_all().await.context("R6 recv_all")?;
     let want = vec![
         ("py0".to_owned(), t3("R6", "py0", vec![0])),
         ("py1".to_owned(), t3("R6", "py1", vec![1])),
@@ -269,10 +268,7 @@ pub(crate) async fn broadcast(pool: &Pool) -> Result<Checks> {
     ck.eq("R6 recv_all(automatic ids)", &got, &want);
 
     // R7: the Python parties confirm they got everything before we stop
-    let done: Vec<(String, String)> = pool
-        .recv_all(None, Some("done"))
-        .await
-        .context("R7 recv_all")?;
+    let done: Vec<(String, String)> = pool.recv_all().id("done").await.context("R7 recv_all")?;
     ck.eq(
         "R7 done",
         &done,
@@ -330,18 +326,21 @@ pub(crate) async fn sum(
     }
     let mut held = own;
     for (_, share) in pool
-        .recv_all::<BigInt>(None, Some("share"))
+        .recv_all::<BigInt>()
+        .id("share")
         .await
         .context("receiving shares")?
     {
         held = (held + share.0) % &p;
     }
-    pool.broadcast(&BigInt(held.clone()), Some("partial"))
+    pool.broadcast(&BigInt(held.clone()))
+        .id("partial")
         .await
         .context("broadcasting the partial sum")?;
     let mut total = held;
     for (_, partial) in pool
-        .recv_all::<BigInt>(None, Some("partial"))
+        .recv_all::<BigInt>()
+        .id("partial")
         .await
         .context("receiving partial sums")?
     {
@@ -352,15 +351,66 @@ pub(crate) async fn sum(
     ck.eq("secure sum", &total, &expected);
     // Everyone has the result before anyone stops serving.
     if send_done {
-        pool.broadcast(&"done", Some("done"))
+        pool.broadcast(&"done")
+            .id("done")
             .await
             .context("saying done")?;
     }
-    let done: Vec<(String, String)> = pool.recv_all(None, Some("done")).await.context("done")?;
+    let done: Vec<(String, String)> = pool.recv_all().id("done").await.context("done")?;
     ck.eq(
         "done",
         &done.into_iter().map(|(_, d)| d).collect::<Vec<_>>(),
         &vec!["done".to_owned(); peers.len()],
     );
+    Ok(ck)
+}
+
+/// A class no Python party registers.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct NotRegistered {
+    x: i64,
+}
+
+impl mpc_pool::PyClass for NotRegistered {
+    const TYPE_NAME: &'static str = "NotRegisteredAnywhere";
+}
+
+/// Sends `peer` a class it has not registered and checks the send's error
+/// says, once and in its one line, what a Python peer's failure to decode
+/// most likely means; then tells it `done` (custom id).
+pub(crate) async fn undecodable(pool: &Pool, peer: &str) -> Result<Checks> {
+    let mut ck = Checks::default();
+    match pool.send(peer, &Tagged(NotRegistered { x: 1 })).await {
+        Ok(()) => ck.fail("a class the Python side has not registered was accepted"),
+        Err(e) => {
+            let line = e.to_string();
+            println!("error: {line}");
+            ck.eq(
+                "the send fails as a delivery failure",
+                &e.is_transport(),
+                &true,
+            );
+            ck.eq(
+                "the one line says the Python peer could not decode it",
+                &(line.contains("the peer failed to handle the message")
+                    || line.contains("the Python peer could not decode it")),
+                &true,
+            );
+            ck.eq(
+                "the one line names the likely causes",
+                &(line.contains("numpy") && line.contains("has not registered")),
+                &true,
+            );
+            ck.eq(
+                "the peer's status text appears once",
+                &(line.matches("Internal Server Error").count() <= 1
+                    && line.matches("got itself in trouble").count() <= 1),
+                &true,
+            );
+        }
+    }
+    pool.send_with_id(peer, "done", &"done")
+        .await
+        .context("sending done")?;
     Ok(ck)
 }

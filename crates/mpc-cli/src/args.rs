@@ -116,7 +116,8 @@ pub(crate) struct NetArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_name)]
     pub(crate) name: String,
 
-    /// Address to listen on; port 0 picks a free port (`mpc echo` shows it in its ready line).
+    /// Address to listen on; port 0 picks a free port (`mpc echo` shows it in its ready line);
+    /// without a port: 80, or 443 with TLS.
     #[arg(long, value_name = "HOST:PORT", value_parser = parse_listen)]
     pub(crate) listen: String,
 
@@ -184,7 +185,8 @@ pub(crate) struct EchoArgs {
     #[command(flatten)]
     pub(crate) net: NetArgs,
 
-    /// A peer and its address (repeatable; at least one).
+    /// A peer and its address (repeatable; at least one); without a port:
+    /// 80, or 443 with TLS.
     #[arg(long = "peer", value_name = "NAME=HOST:PORT", value_parser = parse_peer, required = true)]
     pub(crate) peers: Vec<Peer>,
 
@@ -301,7 +303,15 @@ pub(crate) fn parse_host_port(s: &str, allow_port_0: bool) -> Result<String, Str
         (ip, port)
     } else {
         let Some((host, port)) = s.rsplit_once(':') else {
-            return Err(format!("{s:?} has no port; expected HOST:PORT ({example})"));
+            // no port: 80, or 443 with TLS (the transport's default, as in
+            // the Python package)
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "{s:?} is a port without a host; expected HOST:PORT ({example})"
+                ));
+            }
+            check_host(s, s)?;
+            return Ok(s.to_owned());
         };
         if host.contains(':') {
             return Err(format!(
@@ -313,18 +323,28 @@ pub(crate) fn parse_host_port(s: &str, allow_port_0: bool) -> Result<String, Str
     if host.is_empty() {
         return Err(format!("{s:?} has no host; expected HOST:PORT ({example})"));
     }
-    if let Some(c) = host
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | '?' | '#'))
-    {
-        return Err(format!("host {host:?} in {s:?} contains {c:?}"));
-    }
+    check_host(host, s)?;
     let lowest = if allow_port_0 { 0 } else { 1 };
     match port.parse::<u16>() {
         Ok(p) if p >= lowest => Ok(s.to_owned()),
         _ => Err(format!(
             "port {port:?} in {s:?} is not a number from {lowest} to 65535"
         )),
+    }
+}
+
+/// A host name or address (`host`, of the address `s`) has no
+/// whitespace, control characters or URL delimiters.
+fn check_host(host: &str, s: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Err(format!("{s:?} has no host; expected HOST:PORT"));
+    }
+    match host
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | '?' | '#'))
+    {
+        Some(c) => Err(format!("host {host:?} in {s:?} contains {c:?}")),
+        None => Ok(()),
     }
 }
 
@@ -446,6 +466,12 @@ mod tests {
             }
         );
         assert_eq!(parse_peer("bob=[::1]:8001").unwrap().address, "[::1]:8001");
+        // without a port: 80, or 443 with TLS (applied by the transport)
+        assert_eq!(
+            parse_peer("bob=bob-container").unwrap().address,
+            "bob-container"
+        );
+        assert_eq!(parse_listen("0.0.0.0").unwrap(), "0.0.0.0");
         assert_eq!(
             parse_peer("party_1=bob.example.org:443").unwrap().name,
             "party_1"
@@ -453,8 +479,8 @@ mod tests {
         for (bad, says) in [
             ("bob", "expected NAME=HOST:PORT"),
             ("=127.0.0.1:8001", "must not be empty"),
-            ("bob=", "has no port"),
-            ("bob=127.0.0.1", "has no port"),
+            ("bob=", "has no host"),
+            ("bob=bad host", "contains ' '"),
             ("bob=:8001", "has no host"),
             ("bob=127.0.0.1:0", "from 1 to 65535"),
             ("bob=127.0.0.1:65536", "from 1 to 65535"),

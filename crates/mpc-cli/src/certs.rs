@@ -157,6 +157,25 @@ fn out_files(bundle: &Bundle, days: u32) -> Vec<OutFile> {
     files
 }
 
+/// A Python party with TLS, the one program docs/TLS.md ("Mixed pools")
+/// shows and the interop suite runs (a test keeps them equal).
+pub(crate) const PYTHON_PARTY: &str = include_str!("python_party.py");
+
+/// `text` indented by four spaces (blank lines stay empty).
+fn indent(text: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn readme(bundle: &Bundle, days: u32) -> String {
     let names: Vec<&str> = bundle.parties.iter().map(|(n, _)| n.as_str()).collect();
     let width = names
@@ -233,20 +252,18 @@ fn readme(bundle: &Bundle, days: u32) -> String {
         s,
         "\n\
          Each party presents NAME.crt/NAME.key both as TLS server and as TLS client, and\n\
-         verifies peers against ca.crt. In Python:\n\
-         \n    \
-             ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)  # server side\n    \
-             # (client side: ssl.Purpose.SERVER_AUTH, server_hostname=\"localhost\")\n    \
-             ctx.load_cert_chain(\"alice.crt\", \"alice.key\")\n    \
-             ctx.load_verify_locations(\"ca.crt\")\n    \
-             ctx.verify_mode = ssl.CERT_REQUIRED\n\
+         verifies peers against ca.crt. A Python party (tno.mpc.communication 5.x; this\n\
+         program is in docs/TLS.md, \"Mixed pools\"), here alice with bob as a peer:\n\
+         \n\
+         {python}\n\
          \n\
          With the mpc tool (pinning the peer's certificate is optional):\n\
          \n    \
              mpc echo --name alice --listen 0.0.0.0:8001 --peer bob=HOST:PORT \\\n    \
              \x20   --tls-key alice.key --tls-cert alice.crt --tls-ca ca.crt --peer-cert bob=bob.crt\n\
          \n\
-         Inspect a certificate with: openssl x509 -in alice.crt -noout -text"
+         Inspect a certificate with: openssl x509 -in alice.crt -noout -text",
+        python = indent(PYTHON_PARTY),
     );
     s
 }
@@ -344,4 +361,51 @@ fn write_file(path: &Path, contents: &[u8], secret: bool, overwrite: bool) -> io
     let _ = secret;
     file.write_all(contents)?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ```python block after `marker` in `markdown`.
+    fn python_block<'a>(markdown: &'a str, marker: &str) -> &'a str {
+        let at = markdown.find(marker).expect("the marker");
+        let rest = &markdown[at..];
+        let start = rest.find("```python\n").expect("a python block") + "```python\n".len();
+        let len = rest[start..].find("```").expect("its end");
+        &rest[start..start + len]
+    }
+
+    #[test]
+    fn the_python_party_of_readme_txt_is_the_one_tls_md_shows() {
+        let tls_md = include_str!("../../../docs/TLS.md");
+        assert_eq!(
+            python_block(
+                tls_md,
+                "<!-- interop: rust=bob (this block is crates/mpc-cli/src/python_party.py"
+            ),
+            PYTHON_PARTY,
+            "docs/TLS.md (Mixed pools) and crates/mpc-cli/src/python_party.py differ"
+        );
+        assert!(PYTHON_PARTY.contains("await pool.initialize()"));
+        assert!(PYTHON_PARTY.contains("check_hostname = False"));
+    }
+
+    #[test]
+    fn readme_txt_carries_the_python_party_indented() {
+        let bundle = generate_pki(
+            &["alice".to_string(), "bob".to_string()],
+            2,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        let text = readme(&bundle, 2);
+        for line in PYTHON_PARTY.lines().filter(|l| !l.is_empty()) {
+            assert!(
+                text.contains(&format!("\n    {line}\n")),
+                "{line:?} missing in\n{text}"
+            );
+        }
+        assert!(!text.contains("server_hostname"), "{text}");
+    }
 }

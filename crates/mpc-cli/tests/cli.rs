@@ -444,6 +444,8 @@ fn certs_writes_files_and_refuses_to_overwrite() {
         readme.contains("alice: alice.crt, alice.key, ca.crt"),
         "{readme}"
     );
+    // the Python recipe of docs/TLS.md, starting its server
+    assert!(readme.contains("    await pool.initialize()"), "{readme}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -500,7 +502,7 @@ fn bad_arguments_are_refused_clearly() {
     let echo = ["echo", "--name", "alice", "--listen", "127.0.0.1:0"];
     for (extra, says) in [
         (&["--peer", "bob"][..], "expected NAME=HOST:PORT"),
-        (&["--peer", "bob=127.0.0.1"], "has no port"),
+        (&["--peer", "bob=127.0.0.1 "], "contains ' '"),
         (&["--peer", "bob=127.0.0.1:0"], "from 1 to 65535"),
         (&[], "--peer"),
         (

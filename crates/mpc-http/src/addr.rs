@@ -17,16 +17,50 @@ pub(crate) struct PeerAddr {
     pub(crate) port: u16,
 }
 
-/// Splits `host:port` (`[v6]:port` for IPv6 literals).
-pub(crate) fn split_host_port(s: &str) -> Option<(String, u16)> {
+/// The port of an address given without one: 80 without TLS, 443 with
+/// TLS, as in the Python package.
+pub(crate) fn default_port(tls: bool) -> u16 {
+    if tls {
+        443
+    } else {
+        80
+    }
+}
+
+/// Splits `host:port` (`[v6]:port` for IPv6 literals); `host`, `[v6]` or
+/// a bare IPv6 literal without a port get `default_port`.
+pub(crate) fn split_host_port(s: &str, default_port: u16) -> Option<(String, u16)> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Some((sa.ip().to_string(), sa.port()));
     }
-    let (host, port) = s.rsplit_once(':')?;
-    if host.is_empty() || host.contains([':', '[', ']', '/']) {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some((ip.to_string(), default_port));
+    }
+    if let Some(v6) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        let ip = v6.parse::<std::net::Ipv6Addr>().ok()?;
+        return Some((ip.to_string(), default_port));
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().ok()?),
+        None => (s, default_port),
+    };
+    // a number alone is a port without its host, not a host
+    let numeric = host.bytes().all(|b| b.is_ascii_digit());
+    if host.is_empty() || numeric || host.contains([':', '[', ']', '/']) {
         return None;
     }
-    Some((host.to_owned(), port.parse().ok()?))
+    Some((host.to_owned(), port))
+}
+
+/// A listen address with its port: `host:port` as given, or `host` with
+/// `default_port` (`None` when it is not an address).
+pub(crate) fn listen_address(s: &str, default_port: u16) -> Option<String> {
+    let (host, port) = split_host_port(s, default_port)?;
+    Some(if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    })
 }
 
 /// An address as the sender check compares it: IPv4-mapped IPv6 is IPv4,
@@ -290,18 +324,52 @@ mod tests {
     #[test]
     fn host_port_forms() {
         assert_eq!(
-            split_host_port("127.0.0.1:80"),
+            split_host_port("127.0.0.1:80", 1),
             Some(("127.0.0.1".into(), 80))
         );
         assert_eq!(
-            split_host_port("localhost:8001"),
+            split_host_port("localhost:8001", 1),
             Some(("localhost".into(), 8001))
         );
-        assert_eq!(split_host_port("[::1]:9"), Some(("::1".into(), 9)));
-        assert_eq!(split_host_port("host"), None);
-        assert_eq!(split_host_port("host:port"), None);
-        assert_eq!(split_host_port(":80"), None);
-        assert_eq!(split_host_port("host:70000"), None);
+        assert_eq!(split_host_port("[::1]:9", 1), Some(("::1".into(), 9)));
+        assert_eq!(split_host_port("host:port", 1), None);
+        assert_eq!(split_host_port(":80", 1), None);
+        assert_eq!(split_host_port("host:70000", 1), None);
+        assert_eq!(split_host_port("a/b", 1), None);
+        assert_eq!(split_host_port("", 1), None);
+        assert_eq!(split_host_port("8001", 1), None);
+    }
+
+    #[test]
+    fn an_address_without_a_port_gets_80_or_443_as_in_python() {
+        for tls in [false, true] {
+            let port = default_port(tls);
+            assert_eq!(port, if tls { 443 } else { 80 });
+            // host names, such as container names, keep working
+            assert_eq!(split_host_port("bob", port), Some(("bob".into(), port)));
+            assert_eq!(
+                split_host_port("bob.example.org", port),
+                Some(("bob.example.org".into(), port))
+            );
+            assert_eq!(
+                split_host_port("10.0.0.2", port),
+                Some(("10.0.0.2".into(), port))
+            );
+            assert_eq!(split_host_port("::1", port), Some(("::1".into(), port)));
+            assert_eq!(split_host_port("[::1]", port), Some(("::1".into(), port)));
+            // an explicit port wins
+            assert_eq!(
+                split_host_port("bob:8002", port),
+                Some(("bob".into(), 8002))
+            );
+        }
+        assert_eq!(listen_address("0.0.0.0", 80).as_deref(), Some("0.0.0.0:80"));
+        assert_eq!(listen_address("[::]", 443).as_deref(), Some("[::]:443"));
+        assert_eq!(
+            listen_address("127.0.0.1:0", 443).as_deref(),
+            Some("127.0.0.1:0")
+        );
+        assert_eq!(listen_address("a/b", 80), None);
     }
 
     #[test]

@@ -771,6 +771,18 @@ fn peer_text(bytes: &[u8]) -> String {
 /// Maps a refusal status to a [`Rejection`]; other statuses to an error text.
 fn rejection(status: StatusCode, text: String) -> Result<Rejection, String> {
     Ok(match status {
+        // the Python package's answer when decoding the message raised
+        // (with a one-line reason; otherwise it answers 500, below)
+        StatusCode::BAD_REQUEST if text.contains("Failed processing received message") => {
+            Rejection::Malformed {
+                reason: format!(
+                    "the Python peer could not decode it ({}); most likely numpy is not \
+                     installed there (needed for an NdArray) or the message holds a class \
+                     the Python side has not registered (a Tagged PyClass)",
+                    text.strip_prefix("400: ").unwrap_or(&text)
+                ),
+            }
+        }
         StatusCode::BAD_REQUEST => Rejection::Malformed { reason: text },
         StatusCode::UNAUTHORIZED => Rejection::UnknownSender,
         StatusCode::CONFLICT => Rejection::Conflict {
@@ -784,8 +796,40 @@ fn rejection(status: StatusCode, text: String) -> Result<Rejection, String> {
             size: number_after(&text, "packet of ").unwrap_or(0),
             limit: number_after(&text, "limit of ").unwrap_or(0),
         },
-        _ => return Err(format!("HTTP {status}: {text}")),
+        StatusCode::INTERNAL_SERVER_ERROR => {
+            return Err(format!(
+                "the peer failed to handle the message (HTTP {status}{}); a Python \
+                 peer answers so when it cannot decode it: most likely numpy is not \
+                 installed there (needed for an NdArray) or the message holds a \
+                 class the Python side has not registered (a Tagged PyClass); its \
+                 log has the traceback",
+                body_after_status(status, &text)
+            ))
+        }
+        _ => return Err(format!("HTTP {status}{}", body_after_status(status, &text))),
     })
+}
+
+/// An error body as it follows the status in a message: `: <body>`, with
+/// a leading repetition of the status line dropped (aiohttp answers
+/// `500 Internal Server Error\n\nServer got itself in trouble`), or
+/// nothing when the body says no more than the status.
+fn body_after_status(status: StatusCode, text: &str) -> String {
+    let rest = text.strip_prefix(&status.to_string()).unwrap_or(text);
+    // the body is escaped already: its line breaks are `\n`, `\r`
+    let mut rest = rest.trim_start();
+    while let Some(r) = rest
+        .strip_prefix("\\n")
+        .or_else(|| rest.strip_prefix("\\r"))
+    {
+        rest = r.trim_start();
+    }
+    let rest = rest.trim_end();
+    if rest.is_empty() {
+        String::new()
+    } else {
+        format!(": {rest}")
+    }
 }
 
 fn number_after(text: &str, prefix: &str) -> Option<u64> {
@@ -946,5 +990,46 @@ mod tests {
             Ok(Rejection::Malformed { .. })
         ));
         assert!(rejection(StatusCode::INTERNAL_SERVER_ERROR, "boom".into()).is_err());
+    }
+
+    #[test]
+    fn a_python_500_says_what_it_likely_means_and_shows_its_text_once() {
+        // aiohttp's body, as `error_text` escapes it
+        let body = peer_text(b"500 Internal Server Error\n\nServer got itself in trouble");
+        let text = rejection(StatusCode::INTERNAL_SERVER_ERROR, body).unwrap_err();
+        assert!(
+            text.starts_with(
+                "the peer failed to handle the message (HTTP 500 Internal Server Error: \
+                 Server got itself in trouble); a Python peer answers so when it cannot decode it"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("numpy is not installed"), "{text}");
+        assert!(text.contains("has not registered"), "{text}");
+        assert_eq!(text.matches("Internal Server Error").count(), 1, "{text}");
+        // a one-line failure is a 400 with the Python exception's text
+        let rejected = rejection(
+            StatusCode::BAD_REQUEST,
+            "400: Failed processing received message: 'No module named numpy'".into(),
+        )
+        .unwrap();
+        let Rejection::Malformed { reason } = rejected else {
+            panic!("{rejected:?}")
+        };
+        assert!(
+            reason.starts_with(
+                "the Python peer could not decode it (Failed processing received message: 'No module named numpy'); most likely numpy"
+            ),
+            "{reason}"
+        );
+        // other statuses: the body once, without the repeated status line
+        assert_eq!(
+            rejection(StatusCode::BAD_GATEWAY, "502 Bad Gateway".into()).unwrap_err(),
+            "HTTP 502 Bad Gateway"
+        );
+        assert_eq!(
+            rejection(StatusCode::IM_A_TEAPOT, "short and stout".into()).unwrap_err(),
+            "HTTP 418 I'm a teapot: short and stout"
+        );
     }
 }

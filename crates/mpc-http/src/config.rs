@@ -99,7 +99,7 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     /// A party named `name` (for logs) listening on `listen`
-    /// (`host:port`; port 0 picks a free one).
+    /// (`host:port`; port 0 picks a free one; `host` alone means port 80, or 443 with TLS).
     pub fn new(name: impl Into<String>, listen: impl Into<String>) -> Self {
         HttpConfig {
             name: name.into(),
@@ -117,14 +117,14 @@ impl HttpConfig {
     /// The default stall timeout: 5 s.
     pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Adds a peer: its name and its server's address (`host:port`).
+    /// Adds a peer: its name and its server's address (`host:port`, or `host` for port 80, 443 with TLS, as in the Python package).
     pub fn peer(mut self, name: impl Into<String>, address: impl Into<String>) -> Self {
         self.peers.push((name.into(), address.into()));
         self
     }
 
     setters! {
-        /// Listens on `address` (`host:port`; port 0 picks a free one)
+        /// Listens on `address` (`host:port`; port 0 picks a free one; `host` alone: port 80, or 443 with TLS)
         /// instead of the address given to [`HttpConfig::new`] or a
         /// [listener](HttpConfig::listener) given before.
         fn listen(address: impl Into<String>) => listen = Listen::Address(address.into());

@@ -17,8 +17,9 @@ pub enum HttpError {
         #[source]
         source: std::io::Error,
     },
-    /// A peer's address is not `host:port`.
-    #[error("address {address:?} of peer {peer:?} is not host:port")]
+    /// A peer's address is not `host:port` or `host` (which means port 80,
+    /// or 443 with TLS).
+    #[error("address {address:?} of peer {peer:?} is not host:port or host")]
     BadAddress {
         /// The peer.
         peer: String,

@@ -67,13 +67,16 @@ impl HttpTransport {
             &config.name,
             config.peers.iter().map(|(name, _)| name.as_str()),
         )?;
+        // an address without a port means 80, or 443 with TLS (Python's default)
+        let default_port = addr::default_port(config.tls.is_some());
         let mut peers = Vec::new();
         for (name, address) in &config.peers {
-            let (host, port) =
-                addr::split_host_port(address).ok_or_else(|| HttpError::BadAddress {
+            let (host, port) = addr::split_host_port(address, default_port).ok_or_else(|| {
+                HttpError::BadAddress {
                     peer: name.clone(),
                     address: address.clone(),
-                })?;
+                }
+            })?;
             peers.push(addr::PeerAddr {
                 name: name.clone(),
                 host,
@@ -92,7 +95,10 @@ impl HttpTransport {
             }
         };
         let (listener, what) = match config.listen {
-            Listen::Address(a) => (tokio::net::TcpListener::bind(&a).await, a),
+            Listen::Address(a) => match addr::listen_address(&a, default_port) {
+                Some(with_port) => (tokio::net::TcpListener::bind(&with_port).await, with_port),
+                None => (tokio::net::TcpListener::bind(&a).await, a),
+            },
             Listen::Listener(l) => {
                 let what = format!("{:?}", l.local_addr().ok());
                 let l = l

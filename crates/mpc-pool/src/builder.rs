@@ -126,7 +126,9 @@ impl PoolBuilder {
         self.add_peer(name.into(), None)
     }
 
-    /// Adds a peer with its network address (`host:port`).
+    /// Adds a peer with its network address: `host:port`, or `host` alone
+    /// for port 80, or 443 with [TLS](PoolBuilder::tls), as in the Python
+    /// package (host names such as container names work too).
     pub fn peer_at(self, name: impl Into<String>, address: impl Into<String>) -> Self {
         self.add_peer(name.into(), Some(address.into()))
     }
@@ -156,7 +158,9 @@ impl PoolBuilder {
     }
 
     /// The address the HTTP(S) server listens on (`host:port`, e.g.
-    /// `0.0.0.0:8000`; port 0 picks a free port).
+    /// `0.0.0.0:8000`; port 0 picks a free port; `host` alone listens on
+    /// port 80, or 443 with [TLS](PoolBuilder::tls), as in the Python
+    /// package).
     pub fn listen(mut self, address: impl Into<String>) -> Self {
         self.listens = true;
         self.http = self.http.listen(address);

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::channels::{self, ChannelStats, NameError};
 use crate::error::{Error, Kind};
 use crate::mailbox::MessageRef;
+use crate::multi::{Broadcast, RecvAll};
 use crate::pool::{Pending, Pool, Recv, SendHandle, Space};
 
 /// A message-id space of its own within a [`Pool`], for one sub-protocol.
@@ -166,35 +167,16 @@ impl Channel {
         self.recv(peer).register()
     }
 
-    /// Sends `msg` to every peer on the channel (see [`Pool::broadcast`]).
-    pub fn broadcast<T: Serialize + ?Sized>(
-        &self,
-        msg: &T,
-        id: Option<&str>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let peers = self.pool.peers();
-        self.broadcast_to(&peers, msg, id)
+    /// Sends `msg` on the channel to every peer or those named by
+    /// [`Broadcast::to`] (see [`Pool::broadcast`]).
+    pub fn broadcast<'a, T: Serialize + ?Sized>(&'a self, msg: &'a T) -> Broadcast<'a, T> {
+        Broadcast::new(&self.pool, self.space.clone(), msg)
     }
 
-    /// Sends `msg` to each of `peers` on the channel (see
-    /// [`Pool::broadcast_to`]).
-    pub fn broadcast_to<S: AsRef<str>, T: Serialize + ?Sized>(
-        &self,
-        peers: &[S],
-        msg: &T,
-        id: Option<&str>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        self.pool.broadcast_in(&self.space, peers, msg, id)
-    }
-
-    /// Receives one message on the channel from each of `peers` (all if
-    /// `None`; see [`Pool::recv_all`]).
-    pub async fn recv_all<T: DeserializeOwned + Send + 'static>(
-        &self,
-        peers: Option<&[&str]>,
-        id: Option<&str>,
-    ) -> Result<Vec<(String, T)>, Error> {
-        self.pool.recv_all_in(&self.space, peers, id).await
+    /// Receives one message on the channel from every peer or those named
+    /// by [`RecvAll::from`] (see [`Pool::recv_all`]).
+    pub fn recv_all<T: DeserializeOwned + Send + 'static>(&self) -> RecvAll<T> {
+        RecvAll::new(&self.pool, self.space.clone())
     }
 
     /// The channel's traffic so far.

@@ -11,6 +11,13 @@ type Source = Box<dyn StdError + Send + Sync>;
 /// Opaque on purpose: ask what happened with the `is_*` methods, which peer
 /// and message it concerns with [`Error::peer`] and [`Error::message_id`],
 /// and walk [`std::error::Error::source`] for the underlying cause.
+///
+/// The one-line message (`Display`) says why: a message that could not be
+/// delivered names the root cause (`could not deliver message "0" to
+/// "bob": unreachable: ... Connection refused ... (gave up after 36 attempts
+/// in 30.0 s; retry window 30 s)`), so logging `{error}` is enough. A cause
+/// that is in the message is not also the [`source`](std::error::Error::source),
+/// so printing the whole chain never repeats it.
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -19,13 +26,20 @@ struct Inner {
     kind: Kind,
     peer: Option<String>,
     id: Option<String>,
+    /// The cause in words, shown in the one-line message (the transport's
+    /// reason); such a cause is not also the source.
+    detail: Option<String>,
+    /// A failed send's transport error, for [`Error::transport_error`]
+    /// (its reason is the detail, so it is not the source).
+    transport: Option<mpc_transport::TransportError>,
     source: Option<Source>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// No message within the timeout.
-    Timeout(Duration),
+    /// No message within the timeout; `Some(local id)` when the receive
+    /// had an automatic id (which is then used up, as in Python).
+    Timeout(Duration, Option<String>),
     /// The peer is not configured.
     UnknownPeer,
     /// The transport failed to deliver.
@@ -57,6 +71,8 @@ impl Error {
                 kind,
                 peer: None,
                 id: None,
+                detail: None,
+                transport: None,
                 source: None,
             }),
         }
@@ -72,6 +88,16 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.inner.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn with_transport(mut self, e: mpc_transport::TransportError) -> Self {
+        self.inner.transport = Some(e);
+        self
+    }
+
     pub(crate) fn with_source(mut self, source: impl Into<Source>) -> Self {
         self.inner.source = Some(source.into());
         self
@@ -79,7 +105,7 @@ impl Error {
 
     /// No message arrived within the timeout.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, Kind::Timeout(_))
+        matches!(self.inner.kind, Kind::Timeout(..))
     }
 
     /// The peer is not one of the pool's peers.
@@ -156,8 +182,15 @@ impl Error {
         self.inner.id.as_deref()
     }
 
-    /// For a failed broadcast: the peers it could not reach (the first
-    /// failure is the source).
+    /// For a failed send: what the transport reported, for programs that
+    /// act on it (for example [`Rejection::TooLarge`](mpc_transport::Rejection::TooLarge)
+    /// with its size and limit). Its reason is in the message already.
+    pub fn transport_error(&self) -> Option<&mpc_transport::TransportError> {
+        self.inner.transport.as_ref()
+    }
+
+    /// For a failed broadcast: the peers it could not reach (the message
+    /// says why the first of them failed).
     pub fn failed_peers(&self) -> &[String] {
         match &self.inner.kind {
             Kind::Broadcast(p) => p,
@@ -176,6 +209,12 @@ impl fmt::Debug for Error {
         if let Some(id) = &self.inner.id {
             d.field("id", id);
         }
+        if let Some(why) = &self.inner.detail {
+            d.field("detail", why);
+        }
+        if let Some(t) = &self.inner.transport {
+            d.field("transport", t);
+        }
         if let Some(s) = &self.inner.source {
             d.field("source", s);
         }
@@ -188,9 +227,16 @@ impl fmt::Display for Error {
         let peer = self.inner.peer.as_deref().unwrap_or("?");
         let id = self.inner.id.as_deref().unwrap_or("?");
         match &self.inner.kind {
-            Kind::Timeout(d) => write!(
+            Kind::Timeout(d, None) => write!(
                 f,
                 "timed out after {d:?} waiting for message {id:?} from {peer:?}"
+            ),
+            Kind::Timeout(d, Some(local)) => write!(
+                f,
+                "timed out after {d:?} waiting for message {id:?} from {peer:?}; \
+                 its automatic id is used up (as in Python): the next recv from \
+                 {peer:?} waits for the id after it; to read this message later, \
+                 use recv_with_id({peer:?}, {local:?})"
             ),
             Kind::UnknownPeer => write!(f, "{peer:?} is not a peer of this pool"),
             Kind::Transport => write!(f, "could not deliver message {id:?} to {peer:?}"),
@@ -218,6 +264,10 @@ impl fmt::Display for Error {
                 "{peer:?} left the pool ({reason}) without sending message {id:?}"
             ),
             Kind::Channel(why) => write!(f, "cannot open the channel: {why}"),
+        }?;
+        match &self.inner.detail {
+            Some(detail) => write!(f, ": {detail}"),
+            None => Ok(()),
         }
     }
 }
@@ -228,5 +278,22 @@ impl StdError for Error {
             .source
             .as_deref()
             .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+/// Unusable TLS settings (`TlsConfig::from_pem_files(..)?` in a function
+/// returning this error): the pool cannot start with them
+/// ([`Error::is_start`]); the TLS error is the source.
+impl From<mpc_http::TlsError> for Error {
+    fn from(e: mpc_http::TlsError) -> Self {
+        Error::new(Kind::Start(format!("unusable TLS settings: {e}"))).with_source(e)
+    }
+}
+
+/// An unusable link profile (`"20ms,100Mbit".parse()?`): the pool cannot
+/// start with it ([`Error::is_start`]); the profile error is the source.
+impl From<mpc_netem::ProfileError> for Error {
+    fn from(e: mpc_netem::ProfileError) -> Self {
+        Error::new(Kind::Start(format!("unusable link profile: {e}"))).with_source(e)
     }
 }

@@ -34,12 +34,16 @@
 //! ([`PoolBuilder::start_with`]).
 #![deny(missing_docs)]
 
+pub mod blocking;
 mod builder;
 mod channel;
 mod channels;
+#[cfg(doctest)]
+mod doc_snippets;
 mod error;
 mod ledger;
 mod mailbox;
+mod multi;
 mod phase;
 mod phases;
 mod pool;
@@ -51,6 +55,7 @@ pub use channels::ChannelStats;
 pub use error::Error;
 pub use ledger::Ledger;
 pub use mailbox::{BufferLimits, MessageRef, PeerStats};
+pub use multi::{Broadcast, BroadcastFuture, RecvAll};
 pub use phase::Phase;
 pub use phases::{PhaseLedger, Traffic};
 pub use pool::{Pending, Pool, Recv, SendHandle, ShutdownReport, DEFAULT_TIMEOUT};
@@ -58,7 +63,9 @@ pub use report::PoolLedger;
 
 pub use mpc_http::{ServerLimits, TlsConfig, TlsError};
 pub use mpc_netem::{LinkProfile, ProfileError};
-pub use mpc_serial::{tagged, BigInt, Blob, Bytes, DecodeLimits, NdArray, PyClass, Tagged, Value};
+pub use mpc_serial::{
+    tagged, BigInt, Blob, Bytes, DecodeLimits, IBig, NdArray, PyClass, ShapeError, Tagged, Value,
+};
 pub use mpc_transport::MemoryNetwork;
 
 /// The transport seam, for running a pool on a custom transport.

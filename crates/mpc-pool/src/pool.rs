@@ -20,6 +20,7 @@ use crate::ledger::Ledger;
 use crate::mailbox::{
     AskError, Delivered, Incoming, Mailbox, MessageRef, PeerStats, Refused, Taken,
 };
+use crate::multi::{Broadcast, RecvAll};
 
 /// Where a message's id comes from: the pool's own counters, or a
 /// channel's ([`crate::Channel`]).
@@ -469,38 +470,21 @@ impl Pool {
         }
     }
 
-    /// Sends `msg` to every peer; see [`Pool::broadcast_to`].
-    pub fn broadcast<T: Serialize + ?Sized>(
-        &self,
-        msg: &T,
-        id: Option<&str>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let peers = self.peers();
-        self.broadcast_to(&peers, msg, id)
-    }
-
-    /// Sends `msg` to each of `peers`, concurrently. The value is encoded
-    /// once. With a custom `id` every peer gets the same packet; without,
-    /// each gets its own next automatic id (Python's `broadcast`);
-    /// automatic ids are unsafe in concurrent tasks (see [`Pool::send`]):
-    /// use a [`Channel`](crate::Channel) per task.
+    /// Sends `msg` to every peer, or to the peers named by
+    /// [`Broadcast::to`], with each peer's next automatic id or the id set
+    /// by [`Broadcast::id`]; await the [`Broadcast`] to send.
     ///
-    /// Resolves once every send has finished; if any failed, the error
-    /// names them ([`Error::failed_peers`]).
-    pub fn broadcast_to<S: AsRef<str>, T: Serialize + ?Sized>(
-        &self,
-        peers: &[S],
-        msg: &T,
-        id: Option<&str>,
-    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        self.broadcast_in(&Space::Root, peers, msg, id)
+    /// `pool.broadcast(&msg).await`, `pool.broadcast(&msg).to(&peers).id("x").await`;
+    /// see [`Broadcast`].
+    pub fn broadcast<'a, T: Serialize + ?Sized>(&'a self, msg: &'a T) -> Broadcast<'a, T> {
+        Broadcast::new(self, Space::Root, msg)
     }
 
-    /// [`Pool::broadcast_to`] in `space`.
-    pub(crate) fn broadcast_in<S: AsRef<str>, T: Serialize + ?Sized>(
+    /// A broadcast to `peers` in `space` ([`Broadcast`]).
+    pub(crate) fn broadcast_in<T: Serialize + ?Sized>(
         &self,
         space: &Space,
-        peers: &[S],
+        peers: &[String],
         msg: &T,
         id: Option<&str>,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
@@ -561,7 +545,7 @@ impl Pool {
                 None => Ok(()),
                 Some(e) => Err(Error::new(Kind::Broadcast(failed))
                     .with_id(bid)
-                    .with_source(e)),
+                    .with_detail(e.to_string())),
             }
         }
     }
@@ -574,12 +558,24 @@ impl Pool {
         peer: &str,
         custom: Option<&str>,
     ) -> Recv<T> {
+        let id = self
+            .next_id(space, peer, custom, Direction::Received)
+            .map(|(id, _)| id);
+        // an automatic id is used up by a receive that times out: its
+        // error says how to read the message later (the id local to the
+        // space, as `recv_with_id` takes it)
+        let automatic = match (&id, custom) {
+            (Ok(id), None | Some("")) => Some(match space {
+                Space::Root => id.clone(),
+                Space::Channel(_) => id.rsplit('#').next().unwrap_or(id).to_owned(),
+            }),
+            _ => None,
+        };
         Recv {
             pool: self.clone(),
             peer: peer.to_owned(),
-            id: self
-                .next_id(space, peer, custom, Direction::Received)
-                .map(|(id, _)| id),
+            id,
+            automatic,
             timeout: self.inner.timeout,
             _t: std::marker::PhantomData,
         }
@@ -591,6 +587,30 @@ impl Pool {
     /// The id is taken when `recv` is called. Await the result; before
     /// that, [`Recv::timeout`] overrides the pool's timeout and
     /// [`Recv::register`] registers interest at once (the seed's `arecv`).
+    ///
+    /// **A receive that times out uses up its automatic id**, as in
+    /// Python: the next `recv` from `peer` waits for the following id. The
+    /// message, if it arrives later, stays in the buffer under its id; the
+    /// timeout error names that id ([`Error::message_id`]) and says to read
+    /// it with [`Pool::recv_with_id`]:
+    ///
+    /// ```
+    /// # use mpc_pool::{MemoryNetwork, Pool};
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mpc_pool::Error> {
+    /// # let net = MemoryNetwork::new();
+    /// # let alice = Pool::builder("alice").peer("bob").start_in_memory(&net).await?;
+    /// # let bob = Pool::builder("bob").peer("alice").start_in_memory(&net).await?;
+    /// let err = bob.recv::<u64>("alice").timeout(Duration::from_millis(10)).await.unwrap_err();
+    /// assert!(err.is_timeout());
+    /// assert_eq!(err.message_id(), Some("0"));     // id "0" is used up
+    /// alice.send("bob", &1u64).await?;             // id "0", late
+    /// alice.send("bob", &2u64).await?;             // id "1"
+    /// assert_eq!(bob.recv::<u64>("alice").await?, 2);               // waits for "1"
+    /// assert_eq!(bob.recv_with_id::<u64>("alice", "0").await?, 1);  // the late one
+    /// # Ok(()) }
+    /// ```
     ///
     /// **Automatic ids and concurrent tasks:** see [`Pool::send`]: tasks
     /// that receive concurrently with automatic ids may each get another
@@ -616,42 +636,15 @@ impl Pool {
         self.recv(peer).register()
     }
 
-    /// Receives one message from each of `peers` (all peers if `None`),
-    /// concurrently, with a custom id or each peer's next automatic id
-    /// (unsafe in concurrent tasks, see [`Pool::recv`]: use a
-    /// [`Channel`](crate::Channel) per task). Results are in the order of
-    /// `peers`.
-    pub async fn recv_all<T: DeserializeOwned + Send + 'static>(
-        &self,
-        peers: Option<&[&str]>,
-        id: Option<&str>,
-    ) -> Result<Vec<(String, T)>, Error> {
-        self.recv_all_in(&Space::Root, peers, id).await
-    }
-
-    /// [`Pool::recv_all`] in `space`.
-    pub(crate) async fn recv_all_in<T: DeserializeOwned + Send + 'static>(
-        &self,
-        space: &Space,
-        peers: Option<&[&str]>,
-        id: Option<&str>,
-    ) -> Result<Vec<(String, T)>, Error> {
-        let names: Vec<String> = match peers {
-            Some(p) => p.iter().map(|s| (*s).to_owned()).collect(),
-            None => self.peers(),
-        };
-        let pending: Vec<(String, Pending<T>)> = names
-            .into_iter()
-            .map(|p| {
-                let r = self.recv_in::<T>(space, &p, id);
-                (p, r.register())
-            })
-            .collect();
-        let mut out = Vec::with_capacity(pending.len());
-        for (p, fut) in pending {
-            out.push((p, fut.await?));
-        }
-        Ok(out)
+    /// Receives one message from every peer, or from the peers named by
+    /// [`RecvAll::from`], with each peer's next automatic id or the id set
+    /// by [`RecvAll::id`], concurrently; await the [`RecvAll`] for
+    /// `(peer, value)` pairs in the order of the peers.
+    ///
+    /// `pool.recv_all::<T>().await`, `pool.recv_all::<T>().from(&peers).id("x").await`;
+    /// see [`RecvAll`].
+    pub fn recv_all<T: DeserializeOwned + Send + 'static>(&self) -> RecvAll<T> {
+        RecvAll::new(self, Space::Root)
     }
 
     /// Shuts the pool down gracefully: tells the peers it is leaving (Rust
@@ -726,14 +719,25 @@ impl Pool {
     }
 }
 
+/// The pool's error for a failed send: the transport's reason goes into
+/// the one-line message (without the peer, which the message names). It
+/// is not also the source, which would repeat it in every printed chain.
 fn transport_error(e: TransportError) -> Error {
-    let kind = match &e {
-        TransportError::Rejected { .. } => Kind::Rejected,
-        TransportError::UnknownPeer { .. } => Kind::UnknownPeer,
-        TransportError::Closed => Kind::ShutDown,
-        _ => Kind::Transport,
+    let (kind, detail) = match &e {
+        TransportError::Rejected { rejection, .. } => (Kind::Rejected, Some(rejection.to_string())),
+        TransportError::UnknownPeer { .. } => (Kind::UnknownPeer, None),
+        TransportError::Closed => (Kind::ShutDown, None),
+        TransportError::Unreachable { reason, .. } => {
+            (Kind::Transport, Some(format!("unreachable: {reason}")))
+        }
+        TransportError::PeerGone { .. } => (Kind::Transport, Some("the peer is gone".into())),
+        TransportError::Other { source, .. } => (Kind::Transport, Some(source.to_string())),
+        _ => (Kind::Transport, Some(e.to_string())),
     };
-    Error::new(kind).with_source(e)
+    match detail {
+        Some(d) => Error::new(kind).with_detail(d).with_transport(e),
+        None => Error::new(kind).with_source(e),
+    }
 }
 
 /// A receive that has not started yet: await it, or [`Recv::register`] it.
@@ -742,6 +746,8 @@ pub struct Recv<T> {
     pool: Pool,
     peer: String,
     id: Result<String, Error>,
+    /// The local id, when it is automatic.
+    automatic: Option<String>,
     timeout: Option<Duration>,
     _t: std::marker::PhantomData<fn() -> T>,
 }
@@ -774,23 +780,30 @@ impl<T: DeserializeOwned + Send + 'static> Recv<T> {
         self.id.as_deref().ok()
     }
 
-    /// The pool, the peer, the id (or why there is none) and the timeout.
-    fn into_parts(self) -> (Pool, String, Result<String, Error>, Option<Duration>) {
-        (self.pool, self.peer, self.id, self.timeout)
+    /// The pool, the peer, the id (or why there is none), the timeout and
+    /// the local id if it is automatic.
+    fn into_parts(self) -> (Target, Result<String, Error>, Option<Duration>) {
+        let target = Target {
+            pool: self.pool,
+            peer: self.peer,
+            automatic: self.automatic,
+        };
+        (target, self.id, self.timeout)
     }
 
     /// Registers interest now (a message that arrives is handed straight to
     /// this receive) and returns a future of the message that may be
     /// stored, moved to another task, or awaited later (the seed's `arecv`).
     pub fn register(self) -> Pending<T> {
-        let (pool, peer, id, timeout) = self.into_parts();
+        let (target, id, timeout) = self.into_parts();
         // the time limit runs from registration, not from the first poll
         let deadline = timeout.map(|d| (tokio::time::Instant::now() + d, d));
-        let registered = id.and_then(|id| register(&pool, &peer, &id).map(|slot| (id, slot)));
+        let registered =
+            id.and_then(|id| register(&target.pool, &target.peer, &id).map(|slot| (id, slot)));
         Pending {
             fut: Box::pin(async move {
                 let (id, slot) = registered?;
-                finish(pool, peer, id, slot, deadline).await
+                finish(target, id, slot, deadline).await
             }),
         }
     }
@@ -800,13 +813,13 @@ impl<T: DeserializeOwned + Send + 'static> IntoFuture for Recv<T> {
     type Output = Result<T, Error>;
     type IntoFuture = Pending<T>;
     fn into_future(self) -> Pending<T> {
-        let (pool, peer, id, timeout) = self.into_parts();
+        let (target, id, timeout) = self.into_parts();
         Pending {
             fut: Box::pin(async move {
                 let id = id?;
                 let deadline = timeout.map(|d| (tokio::time::Instant::now() + d, d));
-                let slot = register(&pool, &peer, &id)?;
-                finish(pool, peer, id, slot, deadline).await
+                let slot = register(&target.pool, &target.peer, &id)?;
+                finish(target, id, slot, deadline).await
             }),
         }
     }
@@ -822,6 +835,12 @@ pub struct Pending<T> {
 impl<T> std::fmt::Debug for Pending<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+impl<T> Pending<T> {
+    pub(crate) fn new(fut: impl Future<Output = Result<T, Error>> + Send + 'static) -> Self {
+        Pending { fut: Box::pin(fut) }
     }
 }
 
@@ -895,13 +914,25 @@ fn register(pool: &Pool, peer: &str, id: &str) -> Result<Slot, Error> {
     }
 }
 
-async fn finish<T: DeserializeOwned + 'static>(
+/// Whom a receive waits for: the pool, the peer, and the local id if it
+/// is automatic.
+struct Target {
     pool: Pool,
     peer: String,
+    automatic: Option<String>,
+}
+
+async fn finish<T: DeserializeOwned + 'static>(
+    target: Target,
     id: String,
     slot: Slot,
     deadline: Option<(tokio::time::Instant, Duration)>,
 ) -> Result<T, Error> {
+    let Target {
+        pool,
+        peer,
+        automatic,
+    } = target;
     let shared = pool.inner.shared.clone();
     let msg = match slot {
         Slot::Ready(msg) => msg,
@@ -913,7 +944,9 @@ async fn finish<T: DeserializeOwned + 'static>(
                     Err(_) => {
                         if shared.lock().cancel(&peer, &id, guard.ticket) {
                             guard.done = true;
-                            return Err(Error::new(Kind::Timeout(d)).with_peer(peer).with_id(id));
+                            return Err(Error::new(Kind::Timeout(d, automatic))
+                                .with_peer(peer)
+                                .with_id(id));
                         }
                         // handed to us just now: it is (about to be) in the channel
                         (&mut guard.rx).await
@@ -938,7 +971,8 @@ async fn finish<T: DeserializeOwned + 'static>(
             Ok(v)
         }
         Err(e) => {
-            tracing::warn!(pool = %shared.name, from = %peer, ?id, error = ?e.to_string(), "received message does not decode as the requested type; kept in the buffer");
+            // reported once, by the error returned (not logged as well)
+            tracing::debug!(pool = %shared.name, from = %peer, ?id, error = ?e.to_string(), "received message does not decode as the requested type; kept in the buffer");
             if let Some((w, msg)) = shared.lock().put_back(&peer, &id, msg) {
                 shared.wake(&peer, &id, w, msg);
             }
@@ -973,7 +1007,7 @@ impl SendHandle {
         tokio::spawn(async move {
             let res = fut.await;
             if let Err(Err(e)) = tx.send(res) {
-                tracing::error!(to = %peer, error = %e, source = ?std::error::Error::source(&e), "background send failed");
+                tracing::error!(to = %peer, error = %e, "background send failed");
             }
         });
         SendHandle { rx }

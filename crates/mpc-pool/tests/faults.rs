@@ -192,8 +192,8 @@ async fn parties_started_in_any_order_complete_a_protocol() {
             }
             let pool = b.start().await.unwrap();
             // everyone sends its index to everyone, then sums what it got
-            pool.broadcast(&(i as u64), Some("x")).await.unwrap();
-            let got = pool.recv_all::<u64>(None, Some("x")).await.unwrap();
+            pool.broadcast(&(i as u64)).id("x").await.unwrap();
+            let got = pool.recv_all::<u64>().id("x").await.unwrap();
             let sum: u64 = got.iter().map(|(_, v)| v).sum::<u64>() + i as u64;
             pool.shutdown().await;
             sum

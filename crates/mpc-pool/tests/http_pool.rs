@@ -80,14 +80,12 @@ async fn secure_sum(pools: Vec<Pool>, inputs: Vec<u64>) -> Vec<u64> {
                     .await
                     .unwrap();
             }
-            for (_, s) in pool.recv_all::<u64>(None, Some("share")).await.unwrap() {
+            for (_, s) in pool.recv_all::<u64>().id("share").await.unwrap() {
                 mine = (mine + s as u128) % P;
             }
-            pool.broadcast(&(mine as u64), Some("partial"))
-                .await
-                .unwrap();
+            pool.broadcast(&(mine as u64)).id("partial").await.unwrap();
             let mut total = mine;
-            for (_, s) in pool.recv_all::<u64>(None, Some("partial")).await.unwrap() {
+            for (_, s) in pool.recv_all::<u64>().id("partial").await.unwrap() {
                 total = (total + s as u128) % P;
             }
             pool.shutdown().await;
@@ -299,8 +297,21 @@ async fn a_message_over_the_body_limit_is_a_clear_rejection_not_a_retry() {
             .expect("refused promptly, not retried for the whole window")
             .unwrap_err();
         assert!(err.is_rejected(), "{err}");
-        let text = format!("{:?}", std::error::Error::source(&err));
-        assert!(text.contains("TooLarge"), "{text}");
+        assert!(
+            err.to_string().contains("exceeds the limit of 65536 bytes"),
+            "{err}"
+        );
+        let rejection = match err.transport_error() {
+            Some(mpc_pool::transport::TransportError::Rejected { rejection, .. }) => rejection,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            matches!(
+                rejection,
+                mpc_pool::transport::Rejection::TooLarge { limit: 65536, .. }
+            ),
+            "{rejection:?}"
+        );
     }
     // small messages still go through, and nothing large was delivered
     alice.send("bob", &1).await.unwrap();

@@ -33,14 +33,14 @@ async fn secure_sum(p: Pool, input: u64) -> (u64, Ledger) {
     let n = p.peers().len() as u64 + 1;
     let partial = {
         let _phase = p.phase("shares");
-        p.broadcast(&(input / n), None).await.unwrap();
-        let got: Vec<(String, u64)> = p.recv_all(None, None).await.unwrap();
+        p.broadcast(&(input / n)).await.unwrap();
+        let got: Vec<(String, u64)> = p.recv_all().await.unwrap();
         input - input / n * (n - 1) + got.iter().map(|(_, v)| v).sum::<u64>()
     };
     let total = {
         let _phase = p.phase("sums");
-        p.broadcast(&partial, None).await.unwrap();
-        let got: Vec<(String, u64)> = p.recv_all(None, None).await.unwrap();
+        p.broadcast(&partial).await.unwrap();
+        let got: Vec<(String, u64)> = p.recv_all().await.unwrap();
         partial + got.iter().map(|(_, v)| v).sum::<u64>()
     };
     (total, p.ledger())

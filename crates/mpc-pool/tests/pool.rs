@@ -235,23 +235,79 @@ async fn broadcast_reaches_every_peer_encoded_once() {
     // automatic ids: each recipient's own counter
     b.send("alice", &0).await.unwrap(); // nothing to do with a's counters
     a.send("carol", &"c0").await.unwrap(); // carol's counter at a is now 1
-    a.broadcast(&"all", None).await.unwrap();
+    a.broadcast(&"all").await.unwrap();
     assert_eq!(b.recv_with_id::<String>("alice", "0").await.unwrap(), "all");
     assert_eq!(c.recv_with_id::<String>("alice", "1").await.unwrap(), "all");
     // custom id, subset
-    a.broadcast_to(&["carol"], &42, Some("b")).await.unwrap();
+    a.broadcast(&42).to(["carol"]).id("b").await.unwrap();
     assert_eq!(c.recv_with_id::<i32>("alice", "b").await.unwrap(), 42);
     // recv_all from everyone with a custom id
     b.send_with_id("carol", "r", &1).await.unwrap();
     a.send_with_id("carol", "r", &2).await.unwrap();
-    let mut all = c.recv_all::<i32>(None, Some("r")).await.unwrap();
+    let mut all = c.recv_all::<i32>().id("r").await.unwrap();
     all.sort();
     assert_eq!(all, vec![("alice".to_string(), 2), ("bob".to_string(), 1)]);
     // failure of one recipient is reported by name
     b.shutdown().await;
-    let err = a.broadcast(&1, Some("z")).await.unwrap_err();
+    let err = a.broadcast(&1).id("z").await.unwrap_err();
     assert_eq!(err.failed_peers(), ["bob".to_string()]);
     assert_eq!(c.recv_with_id::<i32>("alice", "z").await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn multi_peer_calls_take_any_list_of_names_with_named_settings() {
+    let [a, b, c] = trio().await;
+    // what `peers()` returns goes straight in, as do arrays, slices of
+    // `&str`, `Vec<&str>` and iterators
+    let peers: Vec<String> = a.peers();
+    a.broadcast(&1u8).to(&peers).id("v").await.unwrap();
+    a.broadcast(&2u8).to(peers.clone()).id("w").await.unwrap();
+    a.broadcast(&3u8).to(["bob"]).id("x").await.unwrap();
+    a.broadcast(&4u8)
+        .to(peers.iter().filter(|p| *p != "bob"))
+        .id("y")
+        .await
+        .unwrap();
+    let names: &[&str] = &["alice"];
+    let got = b.recv_all::<u8>().from(names).id("v").await.unwrap();
+    assert_eq!(got, [("alice".to_string(), 1)]);
+    let got = b
+        .recv_all::<u8>()
+        .from(vec!["alice"])
+        .id("w")
+        .await
+        .unwrap();
+    assert_eq!(got, [("alice".to_string(), 2)]);
+    let from_c: Vec<String> = c.peers().into_iter().filter(|p| p == "alice").collect();
+    let got = c.recv_all::<u8>().from(&from_c).id("v").await.unwrap();
+    assert_eq!(got, [("alice".to_string(), 1)]);
+    assert_eq!(b.recv_with_id::<u8>("alice", "x").await.unwrap(), 3);
+    assert_eq!(c.recv_with_id::<u8>("alice", "y").await.unwrap(), 4);
+    // a receive from several peers takes a timeout like a single receive,
+    // and names the peer and id that did not come
+    let err = c
+        .recv_all::<u8>()
+        .id("never")
+        .timeout(Duration::from_millis(20))
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.message_id(), Some("never"));
+    // registered now, answered later
+    let pending = b.recv_all::<u8>().from(["alice", "carol"]).register();
+    c.send("bob", &6u8).await.unwrap();
+    a.send("bob", &5u8).await.unwrap();
+    assert_eq!(
+        pending.await.unwrap(),
+        [("alice".to_string(), 5), ("carol".to_string(), 6)]
+    );
+    // on a channel, the same shape
+    let (ca, cb) = (a.channel("ch").unwrap(), b.channel("ch").unwrap());
+    ca.broadcast(&7u8).to(["bob"]).await.unwrap();
+    assert_eq!(
+        cb.recv_all::<u8>().from(["alice"]).await.unwrap(),
+        [("alice".to_string(), 7)]
+    );
 }
 
 #[tokio::test]

@@ -53,18 +53,18 @@ async fn ping_pong(a: &Pool, b: &Pool, n: u64) {
 /// then once more, depending on what was read: 2 rounds.
 async fn fan_out(pools: &[Pool]) {
     for p in pools {
-        p.broadcast(&1u64, None).await.unwrap();
+        p.broadcast(&1u64).await.unwrap();
     }
     for p in pools {
-        let got: Vec<(String, u64)> = p.recv_all(None, None).await.unwrap();
+        let got: Vec<(String, u64)> = p.recv_all().await.unwrap();
         assert_eq!(got.len(), pools.len() - 1);
         assert_eq!(p.round(), 1, "{}", p.name());
     }
     for p in pools {
-        p.broadcast(&2u64, None).await.unwrap();
+        p.broadcast(&2u64).await.unwrap();
     }
     for p in pools {
-        let _: Vec<(String, u64)> = p.recv_all(None, None).await.unwrap();
+        let _: Vec<(String, u64)> = p.recv_all().await.unwrap();
         assert_eq!(p.round(), 2, "{}", p.name());
     }
 }

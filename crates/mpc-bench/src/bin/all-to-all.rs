@@ -16,6 +16,7 @@
 //! * `all-to-all party ...` is one party (started by `run`); it prints
 //!   `{"party":I,"round_us":..}`.
 
+use std::future::IntoFuture;
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -236,8 +237,8 @@ fn party(index: usize, ports: &[u16], r: RoundArgs) -> Result<()> {
 /// One round: send `payload` to every peer while receiving one message
 /// from each.
 async fn round(pool: &Pool, payload: &Bytes) -> Result<()> {
-    let send = pool.broadcast(payload, None);
-    let recv = pool.recv_all::<Bytes>(None, None);
+    let send = pool.broadcast(payload).into_future();
+    let recv = pool.recv_all::<Bytes>().into_future();
     let (sent, got) = tokio::join!(send, recv);
     sent.context("broadcast")?;
     let got = got.context("recv_all")?;
