@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the wire format: encoding packets, parsing the
 //! envelope, decoding the value (dynamic `Value` and typed), for small
-//! values, 1 MiB of bytes, and 10 000 big integers of ~2048 bits (the size
-//! of Paillier ciphertexts).
+//! values, 1 MiB of bytes, 10 000 big integers of ~2048 bits (the size
+//! of Paillier ciphertexts), and typed messages holding big integers
+//! (a struct of lists and tuples, a list of tagged Python classes).
 //!
 //!     cargo bench -p mpc-serial --bench codec
 //!     cargo bench -p mpc-serial --bench codec --features num-bigint   # + dashu vs num-bigint
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mpc_measure::random_bytes;
-use mpc_serial::{encode_packet, BigInt, Bytes, DecodeLimits, Packet, Value};
+use mpc_serial::{encode_packet, BigInt, Bytes, DecodeLimits, Packet, PyClass, Tagged, Value};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,26 @@ struct Small {
     party: String,
     share: u64,
     ok: bool,
+}
+
+/// A protocol round carrying big integers: lists, tuples, a map of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Round {
+    round: u32,
+    party: String,
+    shares: Vec<BigInt>,
+    pairs: Vec<(BigInt, i64)>,
+    keys: std::collections::BTreeMap<String, BigInt>,
+}
+
+/// A Paillier ciphertext as a registered Python class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Ciphertext {
+    value: BigInt,
+    fresh: bool,
+}
+impl PyClass for Ciphertext {
+    const TYPE_NAME: &'static str = "PaillierCiphertext";
 }
 
 /// One value to benchmark: its name, how to encode it, the packet.
@@ -152,6 +173,57 @@ fn bigint_list(c: &mut Criterion) {
     g.finish();
 }
 
+/// Typed messages holding big integers (what MPC protocols send).
+fn typed_bigints(c: &mut Criterion) {
+    let ints = big_ints(1_000, 2048);
+    bench_case(
+        c,
+        &Case {
+            name: "typed/round-bigint-2048x1000",
+            value: Round {
+                round: 7,
+                party: "alice".into(),
+                shares: ints[..400].to_vec(),
+                pairs: ints[400..800]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| (b.clone(), -(i as i64)))
+                    .collect(),
+                keys: ints[800..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| (format!("k{i}"), b.clone()))
+                    .collect(),
+            },
+        },
+    );
+    bench_case(
+        c,
+        &Case {
+            name: "typed/ciphertexts-2048x1000",
+            value: ints
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    Tagged(Ciphertext {
+                        value: b.clone(),
+                        fresh: i % 2 == 0,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        },
+    );
+    bench_case(
+        c,
+        &Case {
+            name: "typed/bigint-64-128-bitsx10000",
+            value: (0..10_000u64)
+                .map(|i| BigInt::from(u128::from(i) << 64 | u128::from(i)))
+                .collect::<Vec<_>>(),
+        },
+    );
+}
+
 /// Byte conversions of the big-integer backends (the crate chose dashu
 /// for these): to and from Python's two's-complement little-endian bytes.
 fn bigint_backends(c: &mut Criterion) {
@@ -195,6 +267,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = codec;
     config = config();
-    targets = small_values, bytes_1mib, bigint_list, bigint_backends
+    targets = small_values, bytes_1mib, bigint_list, typed_bigints, bigint_backends
 }
 criterion_main!(codec);
