@@ -19,6 +19,10 @@ use crate::tagged::TAGGED;
 /// `int.to_bytes((bit_length + 8) // 8, "little", signed=True)` makes.
 /// Decoding also accepts gmpy2's `{"type": "mpz", ...}`.
 ///
+/// It converts from every primitive integer type (`From`) and to each of
+/// them (`TryFrom`, failing with an [`IntRangeError`] outside the type's
+/// range), from and to [`IBig`], and from decimal strings (`FromStr`).
+///
 /// Backed by [`dashu_int::IBig`] (re-exported as [`crate::IBig`]), chosen
 /// because it converts to and from byte strings several times faster than
 /// `num-bigint`; the `num-bigint` feature adds conversions to and from
@@ -139,6 +143,42 @@ macro_rules! from_prim {
     )*};
 }
 from_prim!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+/// A [`BigInt`] does not fit the primitive integer type it was converted to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} integer of {bit_length} bits does not fit in {target}", if *.negative { "a negative" } else { "an" })]
+pub struct IntRangeError {
+    /// The primitive type asked for (`"u8"`, `"i128"`, ...).
+    pub target: &'static str,
+    /// Whether the value is negative.
+    pub negative: bool,
+    /// The value's [`BigInt::bit_length`].
+    pub bit_length: usize,
+}
+
+macro_rules! try_into_prim {
+    ($($t:ty),*) => {$(
+        impl TryFrom<&BigInt> for $t {
+            type Error = IntRangeError;
+            /// The value, if it lies in the type's range.
+            fn try_from(v: &BigInt) -> Result<Self, IntRangeError> {
+                <$t>::try_from(&v.0).map_err(|_| IntRangeError {
+                    target: stringify!($t),
+                    negative: v.0.sign() == Sign::Negative,
+                    bit_length: v.bit_length(),
+                })
+            }
+        }
+        impl TryFrom<BigInt> for $t {
+            type Error = IntRangeError;
+            /// The value, if it lies in the type's range.
+            fn try_from(v: BigInt) -> Result<Self, IntRangeError> {
+                <$t>::try_from(&v)
+            }
+        }
+    )*};
+}
+try_into_prim!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
 
 #[cfg(feature = "num-bigint")]
 mod num {

@@ -23,12 +23,16 @@ pub(crate) const VALUE: &str = "$__mpc_serial::Value";
 /// integer, object array or tagged object as the map `{"type": .., "data": ..}`
 /// it is on the wire. Typed requests are lenient where Python is: a list or
 /// a tuple satisfies both `Vec<T>` and `(A, B)`, and an integer of any
-/// encoding (native, big int, mpz) satisfies any integer type it fits.
+/// encoding (native, big int, mpz) satisfies any integer type it fits. A
+/// numpy array of one or more dimensions (an [`NdArray`](crate::NdArray)
+/// on the wire) satisfies nested sequences of as many levels — `Vec<T>`
+/// for one dimension, `Vec<Vec<T>>` or `[[T; 3]; 2]` for two — whose
+/// lengths must be those of its shape.
 #[derive(Debug)]
 pub struct ValueDeserializer {
     value: Value,
     /// Show tuples as tagged maps too (asked for by `Value`'s `Deserialize`).
-    wire: bool,
+    pub(crate) wire: bool,
 }
 
 impl ValueDeserializer {
@@ -81,7 +85,7 @@ impl ValueDeserializer {
     }
 }
 
-fn nest(shape: &[usize], data: Vec<Value>) -> Value {
+pub(crate) fn nest(shape: &[usize], data: Vec<Value>) -> Value {
     match shape.split_first() {
         None => data.into_iter().next().unwrap_or(Value::Nil),
         Some((&n, rest)) => {
@@ -102,7 +106,7 @@ fn out_of_range(b: &BigInt, exp: &dyn de::Expected) -> DecodeError {
     de::Error::invalid_value(de::Unexpected::Other(&format!("integer {b}")), exp)
 }
 
-fn unexpected(v: &Value, what: &str) -> DecodeError {
+pub(crate) fn unexpected(v: &Value, what: &str) -> DecodeError {
     DecodeError::Message(format!("expected {what}, found {}", v.kind()))
 }
 
@@ -211,6 +215,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.value {
             Value::List(items) | Value::Tuple(items) => visitor.visit_seq(Seq(items.into_iter())),
+            Value::Array(a) if !a.shape().is_empty() => visit_ndarray(a, visitor),
             // a byte string requested as a sequence (e.g. Vec<u8>)
             Value::Bytes(b) => visitor.visit_seq(Seq(b
                 .iter()
@@ -228,6 +233,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     ) -> Result<V::Value, DecodeError> {
         match self.value {
             Value::List(items) | Value::Tuple(items) => visitor.visit_seq(Seq(items.into_iter())),
+            Value::Array(a) if !a.shape().is_empty() => visit_ndarray(a, visitor),
             v => Err(unexpected(&v, "a tuple")),
         }
     }
@@ -330,7 +336,147 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer {
     }
 }
 
-struct Seq(std::vec::IntoIter<Value>);
+/// An array of at least one dimension as the sequence of its first
+/// dimension (see [`NdSeq`]).
+fn visit_ndarray<'de, V: Visitor<'de>>(
+    a: crate::NdArray<Value>,
+    visitor: V,
+) -> Result<V::Value, DecodeError> {
+    let (shape, data) = a.into_parts();
+    NdSeq::new(shape, data).visit(visitor)
+}
+
+/// The rows of an n-dimensional array (n >= 1) as a sequence: its elements
+/// for one dimension, else sub-arrays ([`NdRow`]). The visitor must take
+/// every row: a shorter fixed-size target (`[T; 2]` for 3 rows) is a shape
+/// mismatch, not a truncation.
+struct NdSeq {
+    /// The shape of a row (empty: rows are elements).
+    rest: Vec<usize>,
+    /// Elements per row.
+    step: usize,
+    /// Rows in all and rows not yet taken.
+    len: usize,
+    left: usize,
+    data: std::vec::IntoIter<Value>,
+}
+
+impl NdSeq {
+    fn new(shape: Vec<usize>, data: Vec<Value>) -> Self {
+        let (len, rest) = match shape.split_first() {
+            Some((&n, rest)) => (n, rest.to_vec()),
+            None => (0, Vec::new()),
+        };
+        // saturating: dimensions after a zero are unbounded (as in `nest`)
+        let step = rest.iter().fold(1usize, |a, &d| a.saturating_mul(d));
+        NdSeq {
+            rest,
+            step,
+            len,
+            left: len,
+            data: data.into_iter(),
+        }
+    }
+
+    fn visit<'de, V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DecodeError> {
+        let out = visitor.visit_seq(&mut self)?;
+        if self.left > 0 {
+            return Err(DecodeError::Message(format!(
+                "an ndarray dimension of length {} received as a sequence of {}",
+                self.len,
+                self.len - self.left
+            )));
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> SeqAccess<'de> for NdSeq {
+    type Error = DecodeError;
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DecodeError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        if self.rest.is_empty() {
+            let v = self.data.next().unwrap_or(Value::Nil);
+            return seed.deserialize(ValueDeserializer::new(v)).map(Some);
+        }
+        let data: Vec<Value> = self.data.by_ref().take(self.step).collect();
+        seed.deserialize(NdRow {
+            shape: self.rest.clone(),
+            data,
+        })
+        .map(Some)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+/// A row of an n-dimensional array: a sequence (strict, see [`NdSeq`])
+/// when one is asked for, otherwise the nested lists it is on the wire.
+struct NdRow {
+    shape: Vec<usize>,
+    data: Vec<Value>,
+}
+
+impl NdRow {
+    fn nested(self) -> ValueDeserializer {
+        ValueDeserializer::new(nest(&self.shape, self.data))
+    }
+}
+
+/// `deserialize_*` methods of [`NdRow`] that see the row as nested lists.
+macro_rules! as_nested {
+    ($($name:ident($($arg:ident: $t:ty),*);)*) => {$(
+        fn $name<V: Visitor<'de>>(self, $($arg: $t,)* visitor: V) -> Result<V::Value, DecodeError> {
+            self.nested().$name($($arg,)* visitor)
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for NdRow {
+    type Error = DecodeError;
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        NdSeq::new(self.shape, self.data).visit(visitor)
+    }
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_seq(visitor)
+    }
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DecodeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    as_nested! {
+        deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16();
+        deserialize_i32(); deserialize_i64(); deserialize_i128(); deserialize_u8();
+        deserialize_u16(); deserialize_u32(); deserialize_u64(); deserialize_u128();
+        deserialize_f32(); deserialize_f64(); deserialize_char(); deserialize_str();
+        deserialize_string(); deserialize_bytes(); deserialize_byte_buf();
+        deserialize_option(); deserialize_unit(); deserialize_map();
+        deserialize_identifier(); deserialize_ignored_any();
+        deserialize_unit_struct(name: &'static str);
+        deserialize_newtype_struct(name: &'static str);
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+    }
+}
+
+pub(crate) struct Seq(pub(crate) std::vec::IntoIter<Value>);
 
 impl<'de> SeqAccess<'de> for Seq {
     type Error = DecodeError;

@@ -31,7 +31,8 @@ impl Default for DecodeLimits {
 }
 
 /// One msgpack item header.
-enum Head {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Head {
     Nil,
     Bool(bool),
     UInt(u64),
@@ -44,6 +45,7 @@ enum Head {
     Map(usize),
 }
 
+#[derive(Clone)]
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -63,17 +65,22 @@ impl<'a> Reader<'a> {
     }
 
     /// How many of `n` declared items to reserve room for.
-    fn reserve(&mut self, n: usize) -> usize {
+    pub(crate) fn reserve(&mut self, n: usize) -> usize {
         let k = n.min(self.remaining()).min(self.reserve_budget);
         self.reserve_budget -= k;
         k
     }
 
-    fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    /// The offset of the next byte.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if self.remaining() < n {
             return Err(DecodeError::UnexpectedEof {
                 offset: self.pos,
@@ -91,7 +98,7 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
-    fn head(&mut self) -> Result<Head, DecodeError> {
+    pub(crate) fn head(&mut self) -> Result<Head, DecodeError> {
         let at = self.pos;
         let m = self.be::<1>()?[0];
         Ok(match m {
@@ -133,7 +140,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn str(&mut self, n: usize) -> Result<&'a str, DecodeError> {
+    pub(crate) fn str(&mut self, n: usize) -> Result<&'a str, DecodeError> {
         let at = self.pos;
         std::str::from_utf8(self.take(n)?).map_err(|_| DecodeError::InvalidUtf8 { offset: at })
     }
@@ -178,7 +185,7 @@ impl<'a> Reader<'a> {
 
     /// Reads one value. `src` is the buffer `self` reads, as `Bytes`, so byte
     /// strings become slices of it.
-    fn value(
+    pub(crate) fn value(
         &mut self,
         src: &Bytes,
         depth: usize,
@@ -223,6 +230,16 @@ impl<'a> Reader<'a> {
     /// Skips one value without allocating, checking it is well-formed
     /// (lengths, UTF-8, depth). Iterative: no recursion on any input.
     fn skip(&mut self, limits: &DecodeLimits) -> Result<(), DecodeError> {
+        self.skip_at(0, limits)
+    }
+
+    /// [`Reader::skip`] of a value at nesting `depth` (the depth its own
+    /// container, if it is one, has).
+    pub(crate) fn skip_at(
+        &mut self,
+        depth: usize,
+        limits: &DecodeLimits,
+    ) -> Result<(), DecodeError> {
         // items still to read at each open container level
         let mut pending: Vec<usize> = Vec::new();
         let mut left = 1usize;
@@ -250,7 +267,7 @@ impl<'a> Reader<'a> {
             };
             if let Some(children) = children {
                 // every container counts, empty ones too (as in `value`)
-                check_depth(at, pending.len(), limits)?;
+                check_depth(at, depth.saturating_add(pending.len()), limits)?;
                 if children > 0 {
                     pending.push(left);
                     left = children;
@@ -265,7 +282,11 @@ fn len32(b: [u8; 4]) -> usize {
     usize::try_from(u32::from_be_bytes(b)).unwrap_or(usize::MAX)
 }
 
-fn check_depth(offset: usize, depth: usize, limits: &DecodeLimits) -> Result<(), DecodeError> {
+pub(crate) fn check_depth(
+    offset: usize,
+    depth: usize,
+    limits: &DecodeLimits,
+) -> Result<(), DecodeError> {
     if depth >= limits.max_depth {
         return Err(DecodeError::TooDeep {
             offset,

@@ -27,6 +27,7 @@ mod bigint;
 mod blob;
 mod de;
 mod decode;
+mod direct;
 mod error;
 mod packet;
 mod ser;
@@ -35,7 +36,7 @@ mod value;
 mod wire;
 
 pub use array::{NdArray, ShapeError};
-pub use bigint::BigInt;
+pub use bigint::{BigInt, IntRangeError};
 pub use blob::Blob;
 pub use bytes::Bytes;
 pub use dashu_int::IBig;
@@ -43,7 +44,8 @@ pub use de::{from_value, ValueDeserializer};
 pub use decode::{decode_value, decode_value_with, validate, DecodeLimits};
 pub use error::{DecodeError, EncodeError};
 pub use packet::{
-    decode, encode_packet, encode_packet_parts, encode_packet_raw, encode_value, Packet,
+    decode, decode_with, encode_packet, encode_packet_parts, encode_packet_raw, encode_value,
+    Packet,
 };
 pub use tagged::{PyClass, Tagged};
 pub use value::Value;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::decode::{decode_value_with, validate, DecodeLimits, Reader};
 use crate::ser::Encoder;
 use crate::wire::{bin_header, write_str};
-use crate::{from_value, DecodeError, EncodeError, Value};
+use crate::{DecodeError, EncodeError, Value};
 
 const KEY_OBJECT: &[u8] = b"\xa6object";
 /// Room reserved in front of an encoded value for `{"object": <bin header>`:
@@ -84,9 +84,18 @@ impl Packet {
         decode_value_with(&self.object, &DecodeLimits::DEFAULT)
     }
 
-    /// Decodes the value inside as `T`.
+    /// Decodes the value inside as `T` (within the default limits), straight
+    /// from the bytes: see [`decode_with`].
     pub fn decode_object<T: DeserializeOwned + 'static>(&self) -> Result<T, DecodeError> {
-        from_value(self.value()?)
+        decode_with(&self.object, &DecodeLimits::DEFAULT)
+    }
+
+    /// [`Packet::decode_object`] within `limits`.
+    pub fn decode_object_with<T: DeserializeOwned + 'static>(
+        &self,
+        limits: &DecodeLimits,
+    ) -> Result<T, DecodeError> {
+        decode_with(&self.object, limits)
     }
 }
 
@@ -181,7 +190,26 @@ pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, EncodeErr
     Ok(Bytes::from(enc.out))
 }
 
-/// Decodes a value encoded by [`encode_value`] (or by Python) as `T`.
+/// Decodes a value encoded by [`encode_value`] (or by Python) as `T`,
+/// within the default limits: see [`decode_with`].
 pub fn decode<T: DeserializeOwned + 'static>(bytes: &Bytes) -> Result<T, DecodeError> {
-    from_value(crate::decode_value(bytes)?)
+    decode_with(bytes, &DecodeLimits::DEFAULT)
+}
+
+/// Decodes one msgpack value (the `object` of a packet) as `T` within
+/// `limits`, straight from the bytes.
+///
+/// The result, and the error, are exactly those of
+/// `decode_value_with(bytes, limits).and_then(from_value::<T>)` — the same
+/// leniency, the same limits, the same byte-level error first when the
+/// input is malformed — without building the [`Value`] tree in between, so
+/// typed receives are several times faster (big integers are converted
+/// once, strings that become field names are not allocated). Asking for
+/// [`Value`], [`Bytes`] or [`Blob`](crate::Blob) itself takes the `Value`
+/// path, where byte strings stay slices of `bytes`.
+pub fn decode_with<T: DeserializeOwned + 'static>(
+    bytes: &Bytes,
+    limits: &DecodeLimits,
+) -> Result<T, DecodeError> {
+    crate::direct::decode_direct(bytes, limits)
 }
