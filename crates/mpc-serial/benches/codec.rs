@@ -94,6 +94,13 @@ where
     g.bench_function("decode_object", |b| {
         b.iter(|| black_box(&p).decode_object::<T>().expect("typed"))
     });
+    // the same through the dynamic `Value` (what `decode_object` did before
+    // it read the bytes directly), measured beside it
+    g.bench_function("value+from_value", |b| {
+        b.iter(|| {
+            mpc_serial::from_value::<T>(black_box(&p).value().expect("value")).expect("typed")
+        })
+    });
     g.finish();
 }
 
