@@ -4,6 +4,8 @@
 
 use mpc_serial::Value;
 
+pub(crate) mod strategies;
+
 /// The bytes of the hex digits in `s` (two per byte, no separators).
 pub(crate) fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
