@@ -266,34 +266,90 @@ impl<'de> Visitor<'de> for BigIntVisitor {
         visit_u128(u128)
     );
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BigInt, A::Error> {
-        let mut kind: Option<String> = None;
+        let mut kind: Option<Name> = None;
         let mut data: Option<serde_bytes_buf::ByteBuf> = None;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "type" => kind = Some(map.next_value()?),
-                "data" => {
+        while let Some(key) = map.next_key::<Name>()? {
+            match key {
+                Name::Type => kind = Some(map.next_value()?),
+                Name::Data => {
                     // report a tagged object of another class as such, not
                     // as data that is not bytes
-                    if let Some(k) = kind.as_deref().filter(|k| !matches!(*k, "int" | "mpz")) {
+                    if let Some(k) = kind
+                        .as_ref()
+                        .filter(|k| !matches!(k, Name::Int | Name::Mpz))
+                    {
                         return Err(de::Error::custom(format_args!(
-                            "expected an integer, found a tagged {k:?} object"
+                            "expected an integer, found a tagged {:?} object",
+                            k.as_str()
                         )));
                     }
                     data = Some(map.next_value()?)
                 }
-                other => return Err(de::Error::unknown_field(other, &["type", "data"])),
+                other => return Err(de::Error::unknown_field(other.as_str(), &["type", "data"])),
             }
         }
         let kind = kind.ok_or_else(|| de::Error::missing_field("type"))?;
         let data = data.ok_or_else(|| de::Error::missing_field("data"))?;
-        match kind.as_str() {
-            "int" => Ok(BigInt::from_python_bytes(&data.0)),
-            "mpz" => BigInt::from_gmpy_bytes(&data.0)
+        match kind {
+            Name::Int => Ok(BigInt::from_python_bytes(&data.0)),
+            Name::Mpz => BigInt::from_gmpy_bytes(&data.0)
                 .ok_or_else(|| de::Error::custom("invalid gmpy2 mpz bytes")),
             other => Err(de::Error::custom(format_args!(
-                "expected an integer, found a tagged {other:?} object"
+                "expected an integer, found a tagged {:?} object",
+                other.as_str()
             ))),
         }
+    }
+}
+
+/// A string of a tagged big integer (key or type name), read like a
+/// `String` but without allocating for the ones it expects.
+enum Name {
+    Type,
+    Data,
+    Int,
+    Mpz,
+    Other(String),
+}
+
+impl Name {
+    fn as_str(&self) -> &str {
+        match self {
+            Name::Type => "type",
+            Name::Data => "data",
+            Name::Int => "int",
+            Name::Mpz => "mpz",
+            Name::Other(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name;
+            // as serde's `String`, whose errors these are
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name, E> {
+                Ok(match v {
+                    "type" => Name::Type,
+                    "data" => Name::Data,
+                    "int" => Name::Int,
+                    "mpz" => Name::Mpz,
+                    _ => Name::Other(v.to_owned()),
+                })
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Name, E> {
+                match std::str::from_utf8(v) {
+                    Ok(s) => self.visit_str(s),
+                    Err(_) => Err(de::Error::invalid_value(de::Unexpected::Bytes(v), &self)),
+                }
+            }
+        }
+        d.deserialize_string(V)
     }
 }
 

@@ -75,6 +75,12 @@ impl<'a> Reader<'a> {
         self.buf.len() - self.pos
     }
 
+    /// The next byte (the marker of the next item), or `0xc1` (a byte no
+    /// item starts with) at the end of the input.
+    pub(crate) fn marker(&self) -> u8 {
+        self.buf.get(self.pos).copied().unwrap_or(0xc1)
+    }
+
     /// The offset of the next byte.
     pub(crate) fn pos(&self) -> usize {
         self.pos

@@ -103,16 +103,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// What the next item is, as far as choosing a path needs.
+/// What a map is as a `Value`, as far as choosing a path needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Form {
-    Nil,
-    Int,
-    /// bool or float
-    Scalar,
-    Str,
-    Bin,
-    Array,
     /// A map that is no tagged object.
     Map,
     /// `{"type": "tuple", "data": [..]}`
@@ -130,19 +123,37 @@ struct Direct<'c, 'a> {
     wire: bool,
 }
 
+/// Markers of msgpack integers, arrays, maps, strings and byte strings.
+fn is_int(m: u8) -> bool {
+    matches!(m, 0x00..=0x7f | 0xcc..=0xd3 | 0xe0..=0xff)
+}
+fn is_array(m: u8) -> bool {
+    matches!(m, 0x90..=0x9f | 0xdc | 0xdd)
+}
+fn is_map(m: u8) -> bool {
+    matches!(m, 0x80..=0x8f | 0xde | 0xdf)
+}
+/// A map that may have two entries (the tagged objects).
+fn may_be_tagged(m: u8) -> bool {
+    matches!(m, 0x82 | 0xde | 0xdf)
+}
+fn is_str_or_bin(m: u8) -> bool {
+    matches!(m, 0xa0..=0xbf | 0xd9..=0xdb | 0xc4..=0xc6)
+}
+const NIL: u8 = 0xc0;
+
 impl<'c, 'a> Direct<'c, 'a> {
+    fn marker(&self) -> u8 {
+        self.cx.r.marker()
+    }
+
+    /// The form of the map that comes next (called at a map marker).
     fn form(&self) -> Result<Form, DecodeError> {
         let mut p = self.cx.r.clone();
-        Ok(match p.head()? {
-            Head::Nil => Form::Nil,
-            Head::UInt(_) | Head::SInt(_) => Form::Int,
-            Head::Bool(_) | Head::F32(_) | Head::F64(_) => Form::Scalar,
-            Head::Str(_) => Form::Str,
-            Head::Bin(_) => Form::Bin,
-            Head::Array(_) => Form::Array,
-            Head::Map(2) => tag_form(&mut p)?,
-            Head::Map(_) => Form::Map,
-        })
+        match p.head()? {
+            Head::Map(2) => tag_form(&mut p),
+            _ => Ok(Form::Map),
+        }
     }
 
     /// Decodes the item as a [`Value`] and gives its deserializer: the
@@ -261,10 +272,13 @@ fn tag_form(p: &mut Reader<'_>) -> Result<Form, DecodeError> {
 macro_rules! ints {
     ($($name:ident)*) => {$(
         fn $name<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-            match self.form()? {
-                Form::Int => self.int(visitor),
-                Form::Tagged => self.fallback()?.$name(visitor),
-                _ => self.deserialize_any(visitor),
+            let m = self.marker();
+            if is_int(m) {
+                self.int(visitor)
+            } else if may_be_tagged(m) && self.form()? == Form::Tagged {
+                self.fallback()?.$name(visitor)
+            } else {
+                self.deserialize_any(visitor)
             }
         }
     )*};
@@ -276,7 +290,7 @@ impl<'de> de::Deserializer<'de> for Direct<'_, '_> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         // a tagged object other than a tuple is shown as the map it is on
         // the wire, as `ValueDeserializer` shows it
-        if !self.wire && self.form()? == Form::Tuple {
+        if !self.wire && may_be_tagged(self.marker()) && self.form()? == Form::Tuple {
             return self.tuple(visitor);
         }
         let at = self.cx.r.pos();
@@ -304,7 +318,7 @@ impl<'de> de::Deserializer<'de> for Direct<'_, '_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        if self.form()? == Form::Nil {
+        if self.marker() == NIL {
             self.cx.r.head()?;
             return visitor.visit_none();
         }
@@ -315,7 +329,7 @@ impl<'de> de::Deserializer<'de> for Direct<'_, '_> {
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
-        if self.form()? == Form::Nil {
+        if self.marker() == NIL {
             self.cx.r.head()?;
             return visitor.visit_unit();
         }
@@ -339,7 +353,7 @@ impl<'de> de::Deserializer<'de> for Direct<'_, '_> {
             return visitor.visit_newtype_struct(Direct { wire: true, ..self });
         }
         if name == TAGGED {
-            if !matches!(self.form()?, Form::Tuple | Form::Tagged) {
+            if !(may_be_tagged(self.marker()) && self.form()? != Form::Map) {
                 return self.fallback()?.deserialize_newtype_struct(name, visitor);
             }
             self.open_tag()?;
@@ -356,13 +370,14 @@ impl<'de> de::Deserializer<'de> for Direct<'_, '_> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.form()? {
-            Form::Array => {
-                let n = self.open()?;
-                self.items(n, visitor)
-            }
-            Form::Tuple => self.tuple(visitor),
-            _ => self.fallback()?.deserialize_seq(visitor),
+        let m = self.marker();
+        if is_array(m) {
+            let n = self.open()?;
+            self.items(n, visitor)
+        } else if may_be_tagged(m) && self.form()? == Form::Tuple {
+            self.tuple(visitor)
+        } else {
+            self.fallback()?.deserialize_seq(visitor)
         }
     }
 
@@ -371,13 +386,14 @@ impl<'de> de::Deserializer<'de> for Direct<'_, '_> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
-        match self.form()? {
-            Form::Array => {
-                let n = self.open()?;
-                self.items(n, visitor)
-            }
-            Form::Tuple => self.tuple(visitor),
-            _ => self.fallback()?.deserialize_tuple(len, visitor),
+        let m = self.marker();
+        if is_array(m) {
+            let n = self.open()?;
+            self.items(n, visitor)
+        } else if may_be_tagged(m) && self.form()? == Form::Tuple {
+            self.tuple(visitor)
+        } else {
+            self.fallback()?.deserialize_tuple(len, visitor)
         }
     }
 
@@ -391,12 +407,12 @@ impl<'de> de::Deserializer<'de> for Direct<'_, '_> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.form()? {
-            Form::Map => {
-                let n = self.open()?;
-                self.entries(n, visitor)
-            }
-            _ => self.fallback()?.deserialize_map(visitor),
+        let m = self.marker();
+        if is_map(m) && (!may_be_tagged(m) || self.form()? == Form::Map) {
+            let n = self.open()?;
+            self.entries(n, visitor)
+        } else {
+            self.fallback()?.deserialize_map(visitor)
         }
     }
 
@@ -440,13 +456,14 @@ impl<'de> de::Deserializer<'de> for Direct<'_, '_> {
     }
 
     fn deserialize_bytes<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, DecodeError> {
-        match self.form()? {
-            Form::Bin | Form::Str => self.deserialize_any(visitor),
-            Form::Array => {
-                let n = self.open()?;
-                self.items(n, visitor)
-            }
-            _ => self.fallback()?.deserialize_bytes(visitor),
+        let m = self.marker();
+        if is_str_or_bin(m) {
+            self.deserialize_any(visitor)
+        } else if is_array(m) {
+            let n = self.open()?;
+            self.items(n, visitor)
+        } else {
+            self.fallback()?.deserialize_bytes(visitor)
         }
     }
 
@@ -630,7 +647,7 @@ impl<'c, 'a, 'de> EnumAccess<'de> for Variant<'c, 'a> {
 impl<'de> VariantAccess<'de> for Direct<'_, '_> {
     type Error = DecodeError;
     fn unit_variant(self) -> Result<(), DecodeError> {
-        if self.form()? == Form::Nil {
+        if self.marker() == NIL {
             self.cx.r.head()?;
             return Ok(());
         }
