@@ -9,7 +9,58 @@
 
 use std::process::Command;
 
-use mpc_serial::{decode_value, Bytes, DecodeError};
+use mpc_serial::{decode, decode_value, Bytes, DecodeError, Value};
+use serde::Deserialize;
+
+/// Lists of lists (or maps of maps) of ... that reserve whatever the
+/// decoder's size hint says: only the hint bounds what they reserve.
+#[derive(Debug)]
+struct Trusting;
+
+impl<'de> Deserialize<'de> for Trusting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Trusting;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("nested lists or maps")
+            }
+            fn visit_unit<E>(self) -> Result<Trusting, E> {
+                Ok(Trusting)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Trusting, A::Error> {
+                let mut items: Vec<[u64; 8]> = Vec::with_capacity(a.size_hint().unwrap_or(0));
+                while let Some(Trusting) = a.next_element()? {
+                    items.push([0; 8]);
+                }
+                Ok(Trusting)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Trusting, A::Error> {
+                let mut items: Vec<[u64; 8]> = Vec::with_capacity(a.size_hint().unwrap_or(0));
+                while let Some((Trusting, Trusting)) = a.next_entry()? {
+                    items.push([0; 8]);
+                }
+                Ok(Trusting)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Lists of lists, or maps of maps, of ...: as deep as the input.
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum Nest {
+    List(#[allow(dead_code)] Vec<Nest>),
+    Map(#[allow(dead_code)] std::collections::BTreeMap<Option<()>, Nest>),
+    Nil(()),
+}
 
 const CHILD: &str = "MPC_SERIAL_ALLOC_CHILD";
 /// Address-space limit of the child: 1 GiB.
@@ -69,7 +120,18 @@ fn nested_huge_declarations_in_child(test: &str, level: &[u8]) {
         Ok(()) => {
             let mut v = level.repeat(255);
             v.extend(std::iter::repeat_n(0xc0u8, 200_000));
-            let r = decode_value(&Bytes::from(v));
+            let v = Bytes::from(v);
+            let r = decode_value(&v);
+            assert!(matches!(r, Err(DecodeError::UnexpectedEof { .. })), "{r:?}");
+            // typed, straight from the bytes: sequences' size hints share
+            // the same budget
+            let r = decode::<Nest>(&v);
+            assert!(matches!(r, Err(DecodeError::UnexpectedEof { .. })), "{r:?}");
+            let r = decode::<Vec<Vec<Vec<Value>>>>(&v);
+            assert!(matches!(r, Err(DecodeError::UnexpectedEof { .. })), "{r:?}");
+            let r = decode::<Trusting>(&v);
+            assert!(matches!(r, Err(DecodeError::UnexpectedEof { .. })), "{r:?}");
+            let r = decode::<serde::de::IgnoredAny>(&v);
             assert!(matches!(r, Err(DecodeError::UnexpectedEof { .. })), "{r:?}");
         }
         Err(ok) => assert!(ok, "decoding reserved more than 1 GiB"),
@@ -107,8 +169,24 @@ fn large_honest_input_decodes_under_the_limit() {
             }
             v.extend_from_slice(&[0xc6, 0x00, 0x40, 0x00, 0x00]);
             v.extend(std::iter::repeat_n(7u8, 4 << 20));
-            let r = decode_value(&Bytes::from(v)).expect("decodes");
+            let v = Bytes::from(v);
+            let r = decode_value(&v).expect("decodes");
             assert_eq!(r.as_slice().map(<[_]>::len), Some(1001));
+            #[derive(Deserialize)]
+            #[serde(untagged)]
+            enum Row {
+                Ints(Vec<u8>),
+                Blob(Bytes),
+            }
+            let rows: Vec<Row> = decode(&v).expect("typed");
+            let ints: usize = rows
+                .iter()
+                .map(|r| match r {
+                    Row::Ints(i) => i.len(),
+                    Row::Blob(b) => b.len(),
+                })
+                .sum();
+            assert_eq!((rows.len(), ints), (1001, 1000 * 1000 + (4 << 20)));
         }
         Err(ok) => assert!(ok, "honest input failed under the limit"),
     }

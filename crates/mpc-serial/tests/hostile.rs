@@ -4,10 +4,14 @@
 mod common;
 
 use common::hex;
+use std::collections::BTreeMap;
+
 use mpc_serial::{
-    decode_value, decode_value_with, encode_packet, encode_packet_raw, validate, Bytes,
-    DecodeError, DecodeLimits, Packet, Value,
+    decode_value, decode_value_with, decode_with, encode_packet, encode_packet_raw, from_value,
+    validate, BigInt, Bytes, DecodeError, DecodeLimits, Packet, Value,
 };
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize;
 use serde_json::Value as Json;
 
 // ---------------------------------------------------------------- helpers
@@ -34,7 +38,8 @@ fn limits(max_depth: usize) -> DecodeLimits {
 }
 
 /// Decodes `bytes` as a value with both decoders; they must agree exactly,
-/// and the result is returned.
+/// and the result is returned. Typed decoding straight from the bytes must
+/// agree too (see [`typed_agree`]).
 fn both(bytes: &[u8], lim: &DecodeLimits) -> Result<Value, DecodeError> {
     let b = Bytes::copy_from_slice(bytes);
     let d = decode_value_with(&b, lim);
@@ -45,7 +50,48 @@ fn both(bytes: &[u8], lim: &DecodeLimits) -> Result<Value, DecodeError> {
         "decode_value and validate disagree on {:02x?}",
         &bytes[..bytes.len().min(32)]
     );
+    typed_agree(&b, lim, d.as_ref().err());
     d
+}
+
+/// Lists of lists of ...: a recursive type, as deep as its input.
+#[derive(Deserialize, Debug)]
+struct Nest(#[allow(dead_code)] Vec<Nest>);
+
+/// `decode_with` into several types gives `err` when the bytes are bad
+/// (`decode_value`'s error: byte-level errors come before type errors),
+/// else what converting the `Value` gives.
+fn typed_agree(b: &Bytes, lim: &DecodeLimits, err: Option<&DecodeError>) {
+    fn one<T: DeserializeOwned + std::fmt::Debug + 'static>(
+        b: &Bytes,
+        lim: &DecodeLimits,
+        err: Option<&DecodeError>,
+    ) {
+        let new = decode_with::<T>(b, lim);
+        let what = std::any::type_name::<T>();
+        match err {
+            Some(e) => assert_eq!(
+                new.as_ref().err(),
+                Some(e),
+                "{what} {:02x?}",
+                &b[..b.len().min(32)]
+            ),
+            None => {
+                let old = decode_value_with(b, lim).and_then(from_value::<T>);
+                assert_eq!(format!("{old:?}"), format!("{new:?}"), "{what}");
+            }
+        }
+    }
+    one::<Nest>(b, lim, err);
+    one::<IgnoredAny>(b, lim, err);
+    one::<Vec<Value>>(b, lim, err);
+    one::<Vec<Vec<i64>>>(b, lim, err);
+    one::<BTreeMap<String, Value>>(b, lim, err);
+    one::<(i64, String)>(b, lim, err);
+    one::<Option<Vec<u8>>>(b, lim, err);
+    one::<BigInt>(b, lim, err);
+    one::<String>(b, lim, err);
+    one::<Bytes>(b, lim, err);
 }
 
 fn err(bytes: &[u8]) -> DecodeError {
@@ -173,6 +219,19 @@ fn assert_too_deep(bytes: &[u8], offset: usize, what: &str) {
     assert_eq!(p.decode_object::<Value>().expect_err(what), want, "{what}");
     assert_eq!(
         p.decode_object::<Vec<Value>>().expect_err(what),
+        want,
+        "{what}"
+    );
+    // typed, straight from the bytes: a recursive type follows the input
+    // down to the limit (no stack overflow), others fail there too
+    assert_eq!(p.decode_object::<Nest>().expect_err(what), want, "{what}");
+    assert_eq!(
+        p.decode_object::<IgnoredAny>().expect_err(what),
+        want,
+        "{what}"
+    );
+    assert_eq!(
+        p.decode_object::<Vec<Vec<i64>>>().expect_err(what),
         want,
         "{what}"
     );
@@ -690,4 +749,96 @@ fn arrays_of_huge_empty_shapes_do_not_overflow() {
     assert_eq!(mpc_serial::encode_value(&v).expect("encodes"), bytes);
     #[cfg(feature = "ndarray")]
     assert!(ndarray::ArrayD::try_from(a).is_err());
+}
+
+// ---------------------------------------------------------------- typed
+
+/// A typed decode reports what decoding the `Value` would: a malformed
+/// input's byte-level error, even where the type does not fit earlier on.
+#[test]
+fn typed_errors_come_after_byte_errors() {
+    let lim = DecodeLimits::default();
+    let typed = |bytes: &[u8]| decode_with::<Vec<i64>>(&Bytes::copy_from_slice(bytes), &lim);
+    // ["x", <truncated string>]: "x" is no i64, but the input is cut
+    assert_eq!(
+        typed(b"\x92\xa1x\xa5ab"),
+        Err(DecodeError::UnexpectedEof {
+            offset: 4,
+            needed: 3
+        })
+    );
+    // ["x", <257 levels of lists>]
+    let mut deep_after = b"\x92\xa1x".to_vec();
+    deep_after.extend(b"\x91".repeat(300));
+    deep_after.push(0xc0);
+    assert_eq!(
+        typed(&deep_after),
+        Err(DecodeError::TooDeep {
+            offset: 3 + 255,
+            limit: 256
+        })
+    );
+    // ["x", <invalid UTF-8>], ["x", <extension>], ["x", 1] + trailing
+    assert_eq!(
+        typed(b"\x92\xa1x\xa1\xff"),
+        Err(DecodeError::InvalidUtf8 { offset: 4 })
+    );
+    assert_eq!(
+        typed(b"\x92\xa1x\xd4\x00\x00"),
+        Err(DecodeError::UnsupportedMarker {
+            offset: 3,
+            marker: 0xd4
+        })
+    );
+    assert_eq!(
+        typed(b"\x92\xa1x\x01\xc0"),
+        Err(DecodeError::TrailingBytes {
+            offset: 4,
+            remaining: 1
+        })
+    );
+    // ...and the type error when the bytes are fine
+    let e = typed(b"\x92\xa1x\x01").expect_err("a string is no i64");
+    assert!(matches!(e, DecodeError::Message(_)), "{e:?}");
+    assert!(e.to_string().contains("expected i64"), "{e}");
+    // the same as the Value path, which the check can tell apart
+    let old =
+        from_value::<Vec<i64>>(decode_value(&Bytes::from_static(b"\x92\xa1x\x01")).expect("valid"));
+    assert_eq!(old, Err(e));
+    assert_ne!(old, Ok(vec![0, 1]));
+}
+
+/// Lengths are checked against the bytes present by the typed decoder too:
+/// huge declared lengths are an error, not an allocation.
+#[test]
+fn typed_huge_declared_lengths_are_unexpected_eof() {
+    let lim = DecodeLimits::default();
+    let b = |x: &[u8]| Bytes::copy_from_slice(x);
+    let eof = |offset, needed| Some(DecodeError::UnexpectedEof { offset, needed });
+    // 4 GiB string and byte string, 3 bytes present
+    assert_eq!(
+        decode_with::<String>(&b(b"\xdb\xff\xff\xff\xffabc"), &lim).err(),
+        eof(5, 0xffff_fffc)
+    );
+    assert_eq!(
+        decode_with::<Option<Vec<u8>>>(&b(b"\xc6\xff\xff\xff\xff\x00\x01\x02"), &lim).err(),
+        eof(5, 0xffff_fffc)
+    );
+    // lists and maps of 2^32 - 1 items, a few present
+    let mut v = b"\xdd\xff\xff\xff\xff".to_vec();
+    v.extend(std::iter::repeat_n(0x01u8, 1000));
+    assert_eq!(decode_with::<Vec<i64>>(&b(&v), &lim).err(), eof(1005, 1));
+    assert_eq!(decode_with::<Vec<u8>>(&b(&v), &lim).err(), eof(1005, 1));
+    let v = b"\xdf\xff\xff\xff\xff\xa1k\x01";
+    assert_eq!(
+        decode_with::<BTreeMap<String, i64>>(&b(v), &lim).err(),
+        eof(8, 1)
+    );
+    // nested: every level declares 2^32 - 1
+    let v = b"\xdd\xff\xff\xff\xff".repeat(200);
+    assert_eq!(decode_with::<Nest>(&b(&v), &lim).err(), eof(1000, 1));
+    // a tagged big int whose bytes are cut
+    let v = b"\x82\xa4type\xa3int\xa4data\xc5\x01\x00\x01\x02";
+    assert_eq!(decode_with::<BigInt>(&b(v), &lim).err(), eof(18, 254));
+    assert_eq!(decode_with::<u64>(&b(v), &lim).err(), eof(18, 254));
 }
