@@ -1000,3 +1000,137 @@ fn a_value_inside_a_typed_message_keeps_its_tuples() {
     let back: Envelope = decode(&encode_value(&e).unwrap()).unwrap();
     assert_eq!(back, e);
 }
+
+// ---------------------------------------------------------------- arrays as nested sequences
+
+#[test]
+fn ndarrays_arrive_as_nested_vecs_of_their_shape() {
+    let a = NdArray::new(vec![2, 3], (0..6i64).collect()).expect("shape");
+    let bytes = encode_value(&a).expect("encodes");
+    // sent by Rust in numpy's object-array form...
+    assert!(matches!(decode_value(&bytes), Ok(Value::Array(_))));
+    // ...and received as nested sequences of any kind
+    let v: Vec<Vec<i64>> = decode(&bytes).expect("Vec<Vec>");
+    assert_eq!(v, vec![vec![0, 1, 2], vec![3, 4, 5]]);
+    let f: [[i64; 3]; 2] = decode(&bytes).expect("[[T; 3]; 2]");
+    assert_eq!(f, [[0, 1, 2], [3, 4, 5]]);
+    let t: Vec<(i64, i64, i64)> = decode(&bytes).expect("Vec<(..)>");
+    assert_eq!(t, vec![(0, 1, 2), (3, 4, 5)]);
+    let rows: Vec<Value> = decode(&bytes).expect("rows as values");
+    assert_eq!(
+        rows,
+        vec![
+            Value::List(vec![Value::Int(0), Value::Int(1), Value::Int(2)]),
+            Value::List(vec![Value::Int(3), Value::Int(4), Value::Int(5)]),
+        ]
+    );
+    // the Value path agrees
+    let v2: Vec<Vec<i64>> =
+        mpc_serial::from_value(decode_value(&bytes).expect("decodes")).expect("from_value");
+    assert_eq!(v2, v);
+
+    // one dimension: a plain Vec
+    let big = NdArray::from_vec(vec![pow2(70), BigInt::from(-3)]);
+    let got: Vec<BigInt> = decode(&encode_value(&big).expect("encodes")).expect("Vec<BigInt>");
+    assert_eq!(got, vec![pow2(70), BigInt::from(-3)]);
+    // from Python: np.array([2**70, 3], dtype=object) and a 2x3 object array
+    let py: Vec<BigInt> = golden_as("ref_np_object_bigint").expect("decodes");
+    assert_eq!(py, vec![pow2(70), BigInt::from(3)]);
+    let py: Vec<Vec<Value>> = golden_as("np_obj_2d_bigints").expect("decodes");
+    assert_eq!((py.len(), py[0].len(), py[1].len()), (2, 3, 3));
+    assert_eq!(py[0][1], Value::BigInt(pow2(70)));
+
+    // three dimensions, and empty ones
+    let d3 = NdArray::new(vec![2, 1, 2], vec![1i8, 2, 3, 4]).expect("shape");
+    let got: Vec<Vec<Vec<i8>>> = decode(&encode_value(&d3).expect("enc")).expect("3-d");
+    assert_eq!(got, vec![vec![vec![1, 2]], vec![vec![3, 4]]]);
+    let e = NdArray::new(vec![2, 0], Vec::<i64>::new()).expect("shape");
+    let got: Vec<Vec<i64>> = decode(&encode_value(&e).expect("enc")).expect("2x0");
+    assert_eq!(got, vec![Vec::<i64>::new(), vec![]]);
+    let huge = NdArray::new(vec![0, usize::MAX, usize::MAX], Vec::<i64>::new()).expect("0 items");
+    let got: Vec<Vec<Vec<i64>>> = decode(&encode_value(&huge).expect("enc")).expect("0xMAXxMAX");
+    assert!(got.is_empty());
+}
+
+#[test]
+fn ndarrays_as_sequences_must_match_the_shape() {
+    let a = NdArray::new(vec![2, 3], (0..6i64).collect()).expect("shape");
+    let bytes = encode_value(&a).expect("encodes");
+    // too few levels: the rows are no integers
+    let e = decode::<Vec<i64>>(&bytes).expect_err("2-d as Vec<i64>");
+    assert!(e.to_string().contains("expected i64"), "{e}");
+    // too many levels: the elements are no sequences
+    let e = decode::<Vec<Vec<Vec<i64>>>>(&bytes).expect_err("2-d as 3 levels");
+    assert!(e.to_string().contains("expected a list, found int"), "{e}");
+    // fixed sizes must be the shape's, shorter ones too
+    let e = decode::<[[i64; 2]; 2]>(&bytes).expect_err("3 columns as 2");
+    assert!(
+        e.to_string()
+            .contains("an ndarray dimension of length 3 received as a sequence of 2"),
+        "{e}"
+    );
+    let e = decode::<[[i64; 3]; 1]>(&bytes).expect_err("2 rows as 1");
+    assert!(
+        e.to_string()
+            .contains("length 2 received as a sequence of 1"),
+        "{e}"
+    );
+    let e = decode::<[[i64; 4]; 2]>(&bytes).expect_err("3 columns as 4");
+    assert!(e.to_string().contains("invalid length 3"), "{e}");
+    // a 0-dimensional array is no sequence
+    let s = NdArray::new(vec![], vec![5i64]).expect("0-d");
+    let e = decode::<Vec<i64>>(&encode_value(&s).expect("enc")).expect_err("0-d");
+    assert!(
+        e.to_string().contains("expected a list, found ndarray"),
+        "{e}"
+    );
+    // nor is a malformed ndarray (values not of the shape): a tagged object
+    let bad = b"\x82\xa4type\xa7ndarray\xa4data\x82\xa6values\x92\x01\x02\xa5shape\x82\xa4type\xa5tuple\xa4data\x91\x03";
+    let e = decode::<Vec<i64>>(&Bytes::from_static(bad)).expect_err("bad shape");
+    assert!(
+        e.to_string()
+            .contains("expected a list, found tagged object"),
+        "{e}"
+    );
+}
+
+// ---------------------------------------------------------------- BigInt and primitives
+
+#[test]
+fn bigint_converts_from_and_to_every_primitive() {
+    macro_rules! check {
+        ($($t:ty),*) => {$(
+            for v in [<$t>::MIN, <$t>::MAX, 0 as $t, 1 as $t, <$t>::MAX / 3] {
+                let b = BigInt::from(v);
+                assert_eq!(b.to_string(), v.to_string(), stringify!($t));
+                assert_eq!(<$t>::try_from(&b), Ok(v), stringify!($t));
+                assert_eq!(<$t>::try_from(b), Ok(v), stringify!($t));
+            }
+            // one past each end
+            let above = BigInt(BigInt::from(<$t>::MAX).0 + 1u8);
+            let e = <$t>::try_from(&above).expect_err("above MAX");
+            assert_eq!(e.target, stringify!($t));
+            assert!(!e.negative);
+            assert_eq!(e.bit_length, above.bit_length());
+            assert!(e.to_string().contains(concat!("does not fit in ", stringify!($t))), "{e}");
+            let below = BigInt(BigInt::from(<$t>::MIN).0 - 1u8);
+            let e = <$t>::try_from(below).expect_err("below MIN");
+            assert_eq!((e.target, e.negative), (stringify!($t), true));
+            assert!(e.to_string().starts_with("a negative integer of"), "{e}");
+        )*};
+    }
+    check!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+    // a Paillier-sized value fits none of them
+    let m = golden_as::<BigInt>("mpz_2p2048_minus1").expect("decodes");
+    let e = u128::try_from(&m).expect_err("2048 bits");
+    assert_eq!(
+        e.to_string(),
+        "an integer of 2048 bits does not fit in u128"
+    );
+    assert_eq!(i64::try_from(BigInt::from(-7i8)), Ok(-7));
+    assert_eq!(
+        u8::try_from(BigInt::from(-1i64)).map_err(|e| e.negative),
+        Err(true)
+    );
+}
