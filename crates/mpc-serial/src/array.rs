@@ -17,7 +17,9 @@ use crate::Value;
 ///   `{"type": "ndarray", "data": {"values": <nested lists>, "shape": <tuple>}}`.
 ///
 /// An `NdArray` is always *sent* in the second form, so a Python receiver
-/// gets a numpy array (of `dtype=object`) back rather than a list.
+/// gets a numpy array (of `dtype=object`) back rather than a list. A Rust
+/// receiver may also take an array of n ≥ 1 dimensions (either form) as n
+/// nested sequences of its shape: `Vec<T>`, `Vec<Vec<T>>`, `[[T; 3]; 2]`.
 /// With the `ndarray` feature it converts to and from `ndarray::ArrayD`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NdArray<T> {

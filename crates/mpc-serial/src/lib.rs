@@ -14,6 +14,9 @@
 //! * typed, as any `T: Serialize + DeserializeOwned`: structs travel as maps,
 //!   tuples as Python tuples, [`BigInt`]s with Python's big-int rules, and
 //!   types implementing [`PyClass`] as Python classes (via [`Tagged`]).
+//!   [`decode_with`] (and [`decode`], [`Packet::decode_object`]) reads them
+//!   straight from the bytes, with exactly the results and errors of
+//!   decoding a [`Value`] and converting it ([`from_value`]), only faster.
 //!
 //! Decoding is made for untrusted input: it never panics, never recurses
 //! deeper than [`DecodeLimits::max_depth`], never allocates from a declared
