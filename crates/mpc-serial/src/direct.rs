@@ -44,6 +44,18 @@ pub(crate) fn decode_direct<T: DeserializeOwned + 'static>(
     limits: &DecodeLimits,
 ) -> Result<T, DecodeError> {
     let id = TypeId::of::<T>();
+    if id == TypeId::of::<Bytes>() || id == TypeId::of::<Blob>() {
+        // a byte string: a slice of the input, not a copy
+        let mut r = Reader::new(bytes);
+        if let Ok(Some((start, end))) = r.read_bin_range() {
+            if r.finish().is_ok() {
+                let b = bytes.slice(start..end);
+                if let Some(t) = cast::<T, _>(b.clone()).or_else(|| cast::<T, _>(Blob(b))) {
+                    return Ok(t);
+                }
+            }
+        }
+    }
     if id == TypeId::of::<Value>() || id == TypeId::of::<Bytes>() || id == TypeId::of::<Blob>() {
         // handed over without conversion (byte strings as slices)
         return decode_value_with(bytes, limits).and_then(from_value);
@@ -67,6 +79,14 @@ pub(crate) fn decode_direct<T: DeserializeOwned + 'static>(
             Ok(()) => decode_value_with(bytes, limits).and_then(from_value),
         },
     }
+}
+
+/// `u` as a `T`, if `U` is `T`.
+fn cast<T: 'static, U: 'static>(u: U) -> Option<T> {
+    let mut slot = Some(u);
+    (&mut slot as &mut dyn std::any::Any)
+        .downcast_mut::<Option<T>>()
+        .and_then(Option::take)
 }
 
 /// The input and what is shared while decoding it.

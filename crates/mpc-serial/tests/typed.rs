@@ -508,6 +508,14 @@ fn decoded_bytes_are_slices_of_the_received_buffer() {
     let b2 = p.decode_object::<Bytes>().expect("decodes");
     assert_eq!(b2, b);
     assert!(inside(&b2, &buf), "decode_object::<Bytes> copied");
+    let b3 = p.decode_object::<mpc_serial::Blob>().expect("decodes");
+    assert_eq!(b3.0, b);
+    assert!(inside(&b3.0, &buf), "decode_object::<Blob> copied");
+    // a byte string asked for inside something else is a copy (serde
+    // hands over `&[u8]`), equal all the same
+    let (b4,): (Bytes,) =
+        mpc_serial::decode(&encode_value(&(b.clone(),)).expect("enc")).expect("dec");
+    assert_eq!(b4, b);
 
     // nested inside a list
     let buf = golden("random_22");
