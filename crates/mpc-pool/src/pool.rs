@@ -961,8 +961,9 @@ async fn finish<T: DeserializeOwned + 'static>(
             }
         }
     };
-    let decoded = mpc_serial::decode_value_with(&msg.object, &shared.decode_limits)
-        .and_then(mpc_serial::from_value::<T>);
+    // straight from the bytes, with the same limits and outcome as
+    // decoding a `Value` first
+    let decoded = mpc_serial::decode_with::<T>(&msg.object, &shared.decode_limits);
     match decoded {
         Ok(v) => {
             // the program now knows this message: what it sends next is

@@ -109,8 +109,7 @@ impl Pool {
             async move {
                 let got = transport.ask_report_boxed(&peer).await;
                 let ledger = match got {
-                    Ok(Some(bytes)) => mpc_serial::decode_value_with(&bytes, &limits)
-                        .and_then(mpc_serial::from_value::<Ledger>)
+                    Ok(Some(bytes)) => mpc_serial::decode_with::<Ledger>(&bytes, &limits)
                         .map_err(|e| {
                             tracing::warn!(peer = %peer, error = %e, "peer's ledger does not decode");
                         })

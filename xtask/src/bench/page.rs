@@ -615,7 +615,7 @@ fn micro(w: &mut String, r: &Results) {
          median time per operation; throughput over the packet size. `encode_packet`: value \
          to packet; `Packet::decode`: envelope only (the value stays a slice); `validate`: \
          checks the value without building it; `value`: the dynamic `Value`; \
-         `decode_object`: the typed value (through `Value`). Big integers: random 2048-bit \
+         `decode_object`: the typed value, straight from the bytes; `value+from_value`: the typed value through `Value` (the path before), in the same run. Big integers: random 2048-bit \
          positive ints. `bigint-bytes`: conversion to and from Python's two's-complement \
          bytes, dashu (used) against num-bigint.\n"
     );
