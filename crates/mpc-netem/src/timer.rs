@@ -4,29 +4,62 @@
 //! to another millisecond past that: a message on a 1 ms link could wait
 //! 3 ms. This timer sleeps on a thread of its own (one per process, started
 //! on first use) with the operating system's fine-grained sleep, and wakes
-//! within tens of microseconds of the deadline. It runs on the real clock
-//! only: never use it under tokio's paused clock (virtual time).
+//! within tens of microseconds of the deadline; it fires early by the time
+//! a task has recently taken to run after it fires, and the task yields
+//! away what is left, so that the message is handed over about at its
+//! deadline and never before. It runs on the real clock only: never use it
+//! under tokio's paused clock (virtual time).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-/// Resolves at `at` (at once if it has passed).
+/// How long, in nanoseconds, a task takes to run after the timer thread
+/// fires for it (the thread's own lateness and the task's wake-up): an
+/// average over recent sleeps, used to fire that much early.
+static WAKE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Firing early never by more than this (the rest of a sleep is a spin).
+const MAX_EARLY: Duration = Duration::from_micros(500);
+
+/// Resolves at `at` (at once if it has passed), never before it.
+///
+/// The timer thread fires early by the recent wake-up time (at most
+/// [`MAX_EARLY`]), so that the task runs about when `at` comes; what is left
+/// then, the task spends yielding until `at`.
 pub(crate) fn sleep_until(at: Instant) -> impl Future<Output = ()> + Send {
     let (tx, rx) = oneshot::channel();
-    if at <= Instant::now() {
+    let early = Duration::from_nanos(WAKE_NS.load(Ordering::Relaxed)).min(MAX_EARLY);
+    let fire = at.checked_sub(early).unwrap_or(at);
+    if fire <= Instant::now() {
         let _ = tx.send(());
     } else {
-        timer().add(at, tx);
+        timer().add(fire, tx);
     }
     async move {
         // a timer thread that is gone (cannot happen: it never returns)
         // ends the wait rather than hanging it
-        let _ = rx.await;
+        let fired = rx.await.is_ok();
+        let now = Instant::now();
+        if fired && now > fire {
+            let took = (now - fire).as_nanos().min(u128::from(u64::MAX)) as u64;
+            // exponential average, 1/8 for the newest
+            let old = WAKE_NS.load(Ordering::Relaxed);
+            let new = if old == 0 {
+                took
+            } else {
+                old - old / 8 + took / 8
+            };
+            WAKE_NS.store(new, Ordering::Relaxed);
+        }
+        while Instant::now() < at {
+            tokio::task::yield_now().await;
+        }
     }
 }
 
@@ -79,8 +112,8 @@ impl Timer {
     }
 
     fn add(&self, at: Instant, tx: oneshot::Sender<()>) {
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
         let mut due = self.lock();
         let earliest = due.peek().is_none_or(|Reverse(e)| at < e.at);
         due.push(Reverse(Entry { at, seq, tx }));
@@ -117,7 +150,6 @@ impl Timer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[tokio::test]
     async fn wakes_in_order_and_never_early() {
