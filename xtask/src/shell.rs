@@ -28,3 +28,16 @@ pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Builds the Rust parties of the interop and integration runs
+/// (`mpc-interop-party` and `mpc`, debug); returns where a binary of that
+/// build is, by name.
+pub(crate) fn build_parties(root: &Path, target: &Path) -> Result<impl Fn(&str) -> PathBuf> {
+    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    build
+        .args(["build", "-p", "mpc-interop", "-p", "mpc-cli"])
+        .current_dir(root);
+    run(&mut build, "building the Rust parties")?;
+    let debug = target.join("debug");
+    Ok(move |name: &str| debug.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
+}

@@ -30,6 +30,7 @@ use crate::protocol::{
     RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER,
 };
 use crate::tls::TlsSetup;
+use crate::wire::{digits, headers_len, status_line_len};
 
 /// First pause between attempts; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
@@ -179,8 +180,9 @@ impl Clients {
         let Some(peer) = self.peers.get(to) else {
             return len;
         };
+        // the token of the next send: 16 hex digits, `-`, the sequence in hex
         let seq = self.token_seq.load(Ordering::Relaxed);
-        let token = 17 + format!("{seq:x}").len();
+        let token = 17 + (u64::BITS - seq.leading_zeros()).div_ceil(4).max(1) as usize;
         request_head_len(&peer.url, self.cookie.len(), token, stamp, len as usize) + len
     }
 
@@ -345,22 +347,11 @@ fn request_head_len(
     (line + fixed + length + set + CRLF) as u64
 }
 
-/// Decimal digits of `n`.
-fn digits(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |d| d as usize + 1)
-}
-
 /// The size of a response as read: its status line, headers, and the body
 /// it declared.
 fn response_len(resp: &reqwest::Response) -> u64 {
-    let status = resp.status();
-    let line = "HTTP/1.1 ".len() + 3 + 1 + status.canonical_reason().map_or(0, str::len) + 2;
-    let headers: usize = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| k.as_str().len() + 2 + v.len() + 2)
-        .sum();
-    (line + headers + 2) as u64 + resp.content_length().unwrap_or(0)
+    (status_line_len(resp.status()) + headers_len(resp.headers()) + 2) as u64
+        + resp.content_length().unwrap_or(0)
 }
 
 /// "1 attempt", "2 attempts".

@@ -33,6 +33,7 @@ mod logsafe;
 mod protocol;
 mod server;
 pub mod tls;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

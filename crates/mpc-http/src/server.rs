@@ -26,6 +26,7 @@ use crate::protocol::{
     RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER,
 };
 use crate::tls::TlsSetup;
+use crate::wire::{digits, headers_len, status_line_len};
 
 /// Longest departure reason read.
 const MAX_REASON: usize = 1024;
@@ -541,25 +542,15 @@ fn request_head_len(method: &Method, uri: &axum::http::Uri, headers: &HeaderMap)
     (line + headers_len(headers) + 2) as u64
 }
 
-/// `name: value\r\n` for every header.
-fn headers_len(headers: &HeaderMap) -> usize {
-    headers
-        .iter()
-        .map(|(k, v)| k.as_str().len() + 2 + v.len() + 2)
-        .sum()
-}
-
 /// The size of `resp` as hyper writes it: the status line, its headers
 /// with the `content-length` and `date` hyper adds, the empty line and the
 /// body.
 fn response_len(resp: &Response) -> u64 {
     use http_body::Body as _;
-    let status = resp.status();
-    let line = "HTTP/1.1 ".len() + 3 + 1 + status.canonical_reason().map_or(0, str::len) + 2;
     let body = resp.body().size_hint().exact().unwrap_or(0);
-    let mut head = line + headers_len(resp.headers()) + 2;
+    let mut head = status_line_len(resp.status()) + headers_len(resp.headers()) + 2;
     if !resp.headers().contains_key(header::CONTENT_LENGTH) {
-        head += "content-length: ".len() + body.checked_ilog10().map_or(1, |d| d as usize + 1) + 2;
+        head += "content-length: ".len() + digits(body) + 2;
     }
     if !resp.headers().contains_key(header::DATE) {
         // an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`

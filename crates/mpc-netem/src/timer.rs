@@ -36,12 +36,17 @@ pub(crate) fn sleep_until(at: Instant) -> impl Future<Output = ()> + Send {
     let (tx, rx) = oneshot::channel();
     let early = Duration::from_nanos(WAKE_NS.load(Ordering::Relaxed)).min(MAX_EARLY);
     let fire = at.checked_sub(early).unwrap_or(at);
+    let timer = timer();
     if fire <= Instant::now() {
         let _ = tx.send(());
-    } else {
-        timer().add(fire, tx);
+    } else if let Some(timer) = timer {
+        timer.add(fire, tx);
     }
     async move {
+        if timer.is_none() {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+            return;
+        }
         // a timer thread that is gone (cannot happen: it never returns)
         // ends the wait rather than hanging it
         let fired = rx.await.is_ok();
@@ -63,18 +68,25 @@ pub(crate) fn sleep_until(at: Instant) -> impl Future<Output = ()> + Send {
     }
 }
 
-fn timer() -> &'static Timer {
-    static TIMER: OnceLock<&'static Timer> = OnceLock::new();
-    TIMER.get_or_init(|| {
+/// The timer thread, started on first use; `None` if the thread could not
+/// be started (then sleeps fall back to tokio's timer).
+fn timer() -> Option<&'static Timer> {
+    static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
+    *TIMER.get_or_init(|| {
         let timer: &'static Timer = Box::leak(Box::new(Timer {
             due: Mutex::new(BinaryHeap::new()),
             wake: Condvar::new(),
         }));
-        std::thread::Builder::new()
+        match std::thread::Builder::new()
             .name("mpc-netem-timer".into())
             .spawn(move || timer.run())
-            .expect("the timer thread starts");
-        timer
+        {
+            Ok(_) => Some(timer),
+            Err(e) => {
+                tracing::warn!(error = %e, "no thread for the precise timer: emulated hand-overs use tokio's timer (up to 2 ms late)");
+                None
+            }
+        }
     })
 }
 

@@ -4,41 +4,15 @@
 //! preempting the test's thread, while an error of the emulation itself
 //! would show in every run).
 
-use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
 use bytes::Bytes;
-use mpc_netem::{Emulated, LinkProfile, PartyClock};
-use mpc_transport::{Delivery, Inbox, MemoryNetwork, Rejection, Transport};
-use tokio::sync::mpsc;
+use common::pair;
+use mpc_netem::LinkProfile;
+use mpc_transport::Transport;
 use tokio::time::Instant;
-
-struct Forward(mpsc::UnboundedSender<Bytes>);
-
-impl Inbox for Forward {
-    fn deliver(&self, _from: &str, packet: Bytes) -> Result<Delivery, Rejection> {
-        let _ = self.0.send(packet);
-        Ok(Delivery::Accepted)
-    }
-}
-
-type Party = (
-    Arc<Emulated<mpc_transport::MemoryTransport>>,
-    mpsc::UnboundedReceiver<Bytes>,
-);
-
-fn pair(profile: LinkProfile) -> (Party, Party) {
-    let net = MemoryNetwork::new();
-    let make = |me: &str, peer: &str| {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let clock = PartyClock::new();
-        let t = net
-            .bind(me, [peer.to_owned()], clock.inbox(Arc::new(Forward(tx))))
-            .expect("bind");
-        (Arc::new(Emulated::new(t, profile).with_clock(clock)), rx)
-    };
-    (make("alice", "bob"), make("bob", "alice"))
-}
 
 fn within_5_percent(runs: &[Duration], expected: Duration) {
     for r in runs {
@@ -99,7 +73,7 @@ async fn bandwidth_is_within_5_percent() {
             s.await.unwrap().unwrap();
         }
         for _ in 0..4 {
-            assert_eq!(b_rx.recv().await.unwrap().len(), 1_000_000);
+            assert_eq!(b_rx.recv().await.unwrap().1.len(), 1_000_000);
         }
         runs.push(started.elapsed());
     }

@@ -4,37 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
 use bytes::Bytes;
-use mpc_netem::{Emulated, LinkProfile, PartyClock};
-use mpc_transport::{Delivery, Inbox, MemoryNetwork, Rejection, Transport};
-use tokio::sync::mpsc;
+use common::party;
+use mpc_netem::LinkProfile;
+use mpc_transport::{MemoryNetwork, Transport};
 use tokio::time::Instant;
-
-/// An inbox that hands every packet to a channel.
-struct Forward(mpsc::UnboundedSender<(String, Bytes)>);
-
-impl Inbox for Forward {
-    fn deliver(&self, from: &str, packet: Bytes) -> Result<Delivery, Rejection> {
-        let _ = self.0.send((from.to_owned(), packet));
-        Ok(Delivery::Accepted)
-    }
-}
-
-type Party = (
-    Arc<Emulated<mpc_transport::MemoryTransport>>,
-    mpsc::UnboundedReceiver<(String, Bytes)>,
-);
-
-/// A party whose inbox records exact arrivals in its clock, as the pool
-/// builder sets it up.
-fn party(net: &MemoryNetwork, me: &str, peer: &str, profile: LinkProfile) -> Party {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let clock = PartyClock::new();
-    let t = net
-        .bind(me, [peer.to_owned()], clock.inbox(Arc::new(Forward(tx))))
-        .expect("bind");
-    (Arc::new(Emulated::new(t, profile).with_clock(clock)), rx)
-}
 
 /// `n` ping-pong exchanges of 16 B between two parties whose links both
 /// follow `profile`: the exact emulated time of the last arrival (alice's

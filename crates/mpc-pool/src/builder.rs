@@ -108,7 +108,10 @@ impl PoolBuilder {
     /// `LinkProfile::wan()`, or `"20ms,100Mbit".parse()?`. Works on every
     /// transport; with the in-memory transport on tokio's paused clock, a
     /// protocol runs in virtual time and its elapsed time is the emulated
-    /// one. Set it on every party for both directions.
+    /// one. Set it on every party for both directions. A transport with a
+    /// socket (HTTP) is taken to run on the real clock: its messages are
+    /// handed over by a precise timer thread instead of tokio's timer
+    /// (docs/network-emulation.md, "Accuracy").
     pub fn net(mut self, profile: LinkProfile) -> Self {
         self.net = Some(profile);
         self

@@ -22,6 +22,19 @@ async fn memory_pair() -> (Pool, Pool) {
     (alice, bob)
 }
 
+/// alice over HTTP on 127.0.0.1, her one peer bob at `bob`, retrying for
+/// `window`.
+async fn alice_over_http(bob: impl std::fmt::Display, window: Duration) -> Pool {
+    let (l, _) = mpc_test_support::listener();
+    Pool::builder("alice")
+        .listener(l)
+        .peer_at("bob", bob.to_string())
+        .retry_window(window)
+        .start()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn an_unreachable_peer_names_the_root_cause_in_the_message() {
     // a port nobody listens on: bound, then closed
@@ -30,14 +43,7 @@ async fn an_unreachable_peer_names_the_root_cause_in_the_message() {
         drop(l);
         addr
     };
-    let (l, _) = mpc_test_support::listener();
-    let alice = Pool::builder("alice")
-        .listener(l)
-        .peer_at("bob", closed)
-        .retry_window(Duration::from_millis(300))
-        .start()
-        .await
-        .unwrap();
+    let alice = alice_over_http(closed, Duration::from_millis(300)).await;
     let err = alice.send("bob", &1u8).await.unwrap_err();
     assert!(err.is_transport(), "{err:?}");
     let line = err.to_string();
@@ -110,14 +116,7 @@ async fn python_500_peer() -> String {
 #[tokio::test]
 async fn a_python_peer_answering_500_is_explained_once() {
     let peer = python_500_peer().await;
-    let (l, _) = mpc_test_support::listener();
-    let alice = Pool::builder("alice")
-        .listener(l)
-        .peer_at("bob", peer)
-        .retry_window(Duration::from_secs(5))
-        .start()
-        .await
-        .unwrap();
+    let alice = alice_over_http(peer, Duration::from_secs(5)).await;
     let err = alice.send("bob", &1u8).await.unwrap_err();
     assert!(err.is_transport(), "{err:?}");
     let line = err.to_string();

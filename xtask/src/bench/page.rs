@@ -712,23 +712,11 @@ fn method(w: &mut String, r: &Results) {
 mod tests {
     use std::time::{Duration, Instant, UNIX_EPOCH};
 
-    use mpc_measure::{Record, RecordLedger};
+    use mpc_measure::RecordLedger;
 
     use super::*;
     use crate::bench::chart;
-    use crate::bench::results::{AllToAll, Micro, Overhead, Rss};
-
-    fn m(size: u64, count: u64, inflight: u64, seconds: f64, rt: f64, mb: f64) -> Record {
-        Record {
-            size,
-            count,
-            inflight,
-            seconds,
-            roundtrip_us: rt,
-            mb_per_s: mb,
-            ledger: None,
-        }
-    }
+    use crate::bench::results::{record as m, AllToAll, Micro, Overhead, Rss};
 
     /// Results of every kind (some missing), as a quick run could give.
     fn sample() -> (Results, Machine, LoadWatch) {

@@ -273,6 +273,28 @@ impl Results {
     }
 }
 
+/// A run's record, for the tests of the page and the targets: `rt` µs
+/// round trip, `mb` MB/s.
+#[cfg(test)]
+pub(super) fn record(
+    size: u64,
+    count: u64,
+    inflight: u64,
+    seconds: f64,
+    rt: f64,
+    mb: f64,
+) -> Record {
+    Record {
+        size,
+        count,
+        inflight,
+        seconds,
+        roundtrip_us: rt,
+        mb_per_s: mb,
+        ledger: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

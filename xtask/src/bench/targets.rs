@@ -228,22 +228,9 @@ fn typed_decoding(r: &Results) -> Target {
 
 #[cfg(test)]
 mod tests {
-    use mpc_measure::Record;
 
     use super::*;
-    use crate::bench::results::{Micro, Rss};
-
-    fn m(size: u64, count: u64, inflight: u64, seconds: f64, rt: f64, mb: f64) -> Record {
-        Record {
-            size,
-            count,
-            inflight,
-            seconds,
-            roundtrip_us: rt,
-            mb_per_s: mb,
-            ledger: None,
-        }
-    }
+    use crate::bench::results::{record as m, Micro, Rss};
 
     fn verdict(ts: &[Target], name: &str) -> (String, &'static str) {
         let t = ts.iter().find(|t| t.name == name).expect(name);

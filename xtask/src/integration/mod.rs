@@ -128,16 +128,7 @@ pub(crate) fn main(args: impl IntoIterator<Item = String>) -> Result<()> {
     let root = shell::root();
     let target = shell::target_dir(&root);
     let python = venv::interop_python(&root, &target)?;
-    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    build
-        .args(["build", "-p", "mpc-interop", "-p", "mpc-cli"])
-        .current_dir(&root);
-    run(&mut build, "building the Rust parties")?;
-    let bin = |name: &str| {
-        target
-            .join("debug")
-            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-    };
+    let bin = shell::build_parties(&root, &target)?;
     let work = target.join("integration");
     let certs = work.join("certs");
     run(
