@@ -8,6 +8,7 @@
 //!
 //! Run `mpc help COMMAND` for the details of each.
 
+mod alloc;
 mod args;
 mod bench;
 mod certs;
@@ -25,6 +26,7 @@ use args::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    alloc::keep_freed_memory();
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(&a),
         Command::Certs(a) => certs::run(&a),
