@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use mpc_measure::{Record, RecordLedger};
+use mpc_measure::{Record, RecordLedger, Usage};
 use mpc_pool::{Bytes, Pending, Pool};
 use serde::{Serialize, Serializer};
 use tokio::task::JoinSet;
@@ -107,6 +107,8 @@ impl Progress {
 /// What a finished run measured.
 struct Outcome {
     elapsed: Duration,
+    /// What this process used from the first send to the last echo.
+    usage: Option<Usage>,
     roundtrips: Duration,
     mismatched: Vec<u64>,
 }
@@ -179,6 +181,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<ExitCode> {
             outcome.roundtrips
         )
         .with_ledger(ledger)
+        .with_usage(outcome.usage)
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -204,6 +207,7 @@ async fn measure(
     let mut mismatched = Vec::new();
     let mut done = 0u64;
 
+    let before = Usage::of_this_process();
     let start = Instant::now();
     for i in 0..args.count {
         if window.len() >= inflight {
@@ -230,11 +234,15 @@ async fn measure(
         progress.update(done);
     }
     let elapsed = start.elapsed();
+    let usage = before
+        .zip(Usage::of_this_process())
+        .map(|(b, a)| a.since(b));
     while let Some(r) = sends.join_next().await {
         check_send(r)?;
     }
     Ok(Outcome {
         elapsed,
+        usage,
         roundtrips,
         mismatched,
     })

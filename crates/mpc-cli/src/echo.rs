@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use mpc_measure::Usage;
 use mpc_pool::{Pool, Value};
 use tokio::sync::{watch, Notify};
 use tokio::task::{JoinError, JoinSet};
@@ -72,6 +73,7 @@ pub(crate) async fn run(args: EchoArgs) -> Result<ExitCode> {
         ));
     }
     print_ready(&pool, &args.net);
+    let ready = Usage::of_this_process();
     tracing::info!(count = ?args.count, "echoing; stop with SIGINT or SIGTERM");
 
     let reason = tokio::select! {
@@ -92,6 +94,10 @@ pub(crate) async fn run(args: EchoArgs) -> Result<ExitCode> {
             false
         }
     };
+    // what the process used while it echoed (`cargo xtask bench` reads it)
+    if let Some(u) = ready.zip(Usage::of_this_process()).map(|(b, a)| a.since(b)) {
+        println!("usage {}", u.words());
+    }
     let report = pool.shutdown().await;
     drop(loops);
 

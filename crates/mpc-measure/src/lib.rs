@@ -8,14 +8,17 @@
 //!   its one writer ([`Display`](std::fmt::Display)) and parser
 //!   ([`Record::parse`]);
 //! * [`Payloads`]: the random, distinct, verifiable payloads of a run;
-//! * [`parse_size`]: a byte count with a k, M, Ki or Mi suffix.
+//! * [`parse_size`]: a byte count with a k, M, Ki or Mi suffix;
+//! * [`Usage`]: the CPU time, page faults and sleeps of a process (Linux).
 //!
 //! No dependencies, so that `cargo xtask` stays quick to build.
 
 mod payload;
 mod record;
 mod size;
+mod usage;
 
 pub use payload::{random_bytes, Payloads, STAMP};
 pub use record::{field, Record, RecordError, RecordLedger};
 pub use size::{parse_size, SizeError};
+pub use usage::Usage;

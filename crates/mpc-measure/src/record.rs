@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::Usage;
+
 /// One run of a benchmark client: `count` payloads of `size` bytes sent to
 /// an echo, `inflight` of them under way at once. Written as one JSON line
 /// (its [`Display`](fmt::Display)):
@@ -28,6 +30,13 @@ pub struct Record {
     pub mb_per_s: f64,
     /// What the client's pool counted (`mpc bench` only).
     pub ledger: Option<RecordLedger>,
+    /// What the client process used from the first send to the last echo
+    /// (`"usage"`; `mpc bench` and `raw-tcp bench` on Linux).
+    pub usage: Option<Usage>,
+    /// What the echoing process used while it served the run
+    /// (`"peer_usage"`; added by `cargo xtask bench` from the echo's
+    /// `usage` line).
+    pub peer_usage: Option<Usage>,
 }
 
 /// The client pool's ledger of a run, in a [`Record`] (the object
@@ -141,6 +150,8 @@ impl Record {
             roundtrip_us: roundtrips.as_secs_f64() * 1e6 / count.max(1) as f64,
             mb_per_s: 2.0 * size as f64 * count as f64 / seconds / 1e6,
             ledger: None,
+            usage: None,
+            peer_usage: None,
         }
     }
 
@@ -150,6 +161,11 @@ impl Record {
             ledger: Some(ledger),
             ..self
         }
+    }
+
+    /// The record with what the client process used.
+    pub fn with_usage(self, usage: Option<Usage>) -> Record {
+        Record { usage, ..self }
     }
 
     /// Reads a record from a JSON line (as written by any of the programs;
@@ -169,6 +185,8 @@ impl Record {
             roundtrip_us: f("roundtrip_us")?,
             mb_per_s: f("mb_per_s")?,
             ledger: RecordLedger::parse(line),
+            usage: Usage::parse_in(line, "usage"),
+            peer_usage: Usage::parse_in(line, "peer_usage"),
         })
     }
 
@@ -188,6 +206,12 @@ impl fmt::Display for Record {
         )?;
         if let Some(l) = &self.ledger {
             write!(f, ",\"ledger\":{l}")?;
+        }
+        if let Some(u) = &self.usage {
+            write!(f, ",\"usage\":{u}")?;
+        }
+        if let Some(u) = &self.peer_usage {
+            write!(f, ",\"peer_usage\":{u}")?;
         }
         f.write_str("}")
     }

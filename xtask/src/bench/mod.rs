@@ -26,6 +26,7 @@
 //! (numbers), `tables` (Markdown tables), `chart` (the SVG charts) and
 //! `page` (docs/benchmarks.md, a function a section).
 
+mod causes;
 mod chart;
 mod format;
 mod machine;

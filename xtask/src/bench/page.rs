@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::causes;
 use super::format::{fmt_ns, num, opt, ratio, size_label};
 use super::machine::{LoadWatch, Machine};
 use super::netem::{self, Kind};
@@ -18,6 +19,7 @@ pub(super) fn markdown(r: &Results, m: &Machine, load: &LoadWatch) -> String {
     intro(w, r);
     machine(w, r, m, load);
     goals(w, r);
+    causes::section(w, r);
     by_size(w, r);
     in_flight(w, r);
     networks(w, r);
@@ -143,9 +145,15 @@ fn goals(w: &mut String, r: &Results) {
     } else {
         let _ = writeln!(
             w,
-            "\n**Not met in this run:** {}. The measured values are in the table above.\n",
+            "\n**Not met in this run:** {}. The measured values are in the table above; \
+             why, as this run measured it (see [Where the time goes](#where-the-time-goes)):\n",
             misses.join("; ")
         );
+        for t in ts.iter().filter(|t| t.pass == Some(false)) {
+            let why = t.cause.as_deref().unwrap_or("not measured in this run");
+            let _ = writeln!(w, "- *{}*: {why}", t.name);
+        }
+        w.push('\n');
     }
 }
 
@@ -884,6 +892,7 @@ mod tests {
                 "# Benchmarks",
                 "## Machine",
                 "## Targets",
+                "## Where the time goes",
                 "## Round trip and throughput against payload size",
                 "## Small messages, 64 in flight",
                 "## LAN and WAN: emulated networks",

@@ -121,6 +121,14 @@ impl Proc {
             .collect())
     }
 
+    /// The first line it printed so far that starts with `prefix`.
+    pub(super) fn printed(&self, prefix: &str) -> Option<&str> {
+        self.out
+            .iter()
+            .find(|l| l.starts_with(prefix))
+            .map(String::as_str)
+    }
+
     /// Stops the process (SIGKILL; nothing of it is needed any more).
     pub(super) fn stop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {

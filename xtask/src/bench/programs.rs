@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use mpc_measure::{field, Record};
+use mpc_measure::{field, Record, Usage};
 
 use super::plan::MIB;
 use super::process::{free_port, ready_port, vm_hwm_kb, Proc};
@@ -73,6 +73,15 @@ pub(super) struct Bins {
     logs: PathBuf,
 }
 
+/// `record` with what the echoing process said it used (its `usage`
+/// line), if it said.
+fn with_peer_usage(record: Record, usage_line: Option<&str>) -> Record {
+    Record {
+        peer_usage: usage_line.and_then(Usage::from_words),
+        ..record
+    }
+}
+
 /// Deadline of one benchmark client run.
 fn run_timeout(size: u64, count: u64) -> Duration {
     Duration::from_secs(60 + size.saturating_mul(count) / (20 * MIB))
@@ -136,10 +145,13 @@ impl Bins {
             &self.logs,
         )?;
         let lines = bench.finish(run_timeout(size, count))?;
+        // printed when the bench's connection has ended
+        let usage = echo.wait_line("usage", READY).ok();
         echo.stop();
-        Ok(Record::parse(
-            lines.last().context("raw-tcp bench printed no result")?,
-        )?)
+        Ok(with_peer_usage(
+            Record::parse(lines.last().context("raw-tcp bench printed no result")?)?,
+            usage.as_deref(),
+        ))
     }
 
     /// Starts `mpc echo` for a bench party that will listen on `bench_port`.
@@ -213,9 +225,10 @@ impl Bins {
         )?;
         let lines = bench.finish(run_timeout(size, count))?;
         echo.finish(Duration::from_secs(30))?;
-        Ok(Record::parse(
-            lines.last().context("mpc bench printed no result")?,
-        )?)
+        Ok(with_peer_usage(
+            Record::parse(lines.last().context("mpc bench printed no result")?)?,
+            echo.printed("usage "),
+        ))
     }
 
     fn start_python_echo(&self, port: u16, bench_port: u16) -> Result<Proc> {

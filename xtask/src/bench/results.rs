@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use mpc_measure::Record;
+use mpc_measure::{Record, Usage};
 
 /// The systems measured against each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -193,6 +193,31 @@ pub(super) struct Results {
     pub(super) wall: Duration,
 }
 
+/// What the two processes of a configuration used per message (medians
+/// over its runs that reported both sides).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct PerMessage {
+    /// CPU time of the client (`bench`) per message, µs.
+    pub(super) client_cpu_us: f64,
+    /// CPU time of the echoing process per message, µs.
+    pub(super) echo_cpu_us: f64,
+    /// Cores kept busy: both processes' CPU time over the run's wall time.
+    pub(super) cores: f64,
+    /// Sleeps (voluntary context switches) per message, client and echo.
+    pub(super) sleeps: (f64, f64),
+    /// Minor page faults per message, client and echo.
+    pub(super) faults: (f64, f64),
+    /// Runs the medians are taken over.
+    pub(super) runs: usize,
+}
+
+impl PerMessage {
+    /// Both processes' CPU time per message, µs.
+    pub(super) fn cpu_us(&self) -> f64 {
+        self.client_cpu_us + self.echo_cpu_us
+    }
+}
+
 pub(super) fn median(mut v: Vec<f64>) -> Option<f64> {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
@@ -245,6 +270,33 @@ impl Results {
         )
     }
 
+    /// What the processes of a configuration used per message.
+    pub(super) fn per_message(&self, sys: Sys, size: u64, inflight: u64) -> Option<PerMessage> {
+        let runs: Vec<_> = self
+            .get(sys, size, inflight)?
+            .iter()
+            .filter_map(|m| Some((m, m.usage?, m.peer_usage?)))
+            .collect();
+        let med = |f: &dyn Fn(&Record, &Usage, &Usage) -> f64| {
+            median(runs.iter().map(|(m, c, e)| f(m, c, e)).collect())
+        };
+        let per = |m: &Record, x: f64| x / m.count.max(1) as f64;
+        Some(PerMessage {
+            client_cpu_us: med(&|m, c, _| per(m, c.cpu_s * 1e6))?,
+            echo_cpu_us: med(&|m, _, e| per(m, e.cpu_s * 1e6))?,
+            cores: med(&|m, c, e| (c.cpu_s + e.cpu_s) / m.seconds)?,
+            sleeps: (
+                med(&|m, c, _| per(m, c.sleeps as f64))?,
+                med(&|m, _, e| per(m, e.sleeps as f64))?,
+            ),
+            faults: (
+                med(&|m, c, _| per(m, c.minor_faults as f64))?,
+                med(&|m, _, e| per(m, e.minor_faults as f64))?,
+            ),
+            runs: runs.len(),
+        })
+    }
+
     pub(super) fn count(&self, sys: Sys, size: u64, inflight: u64) -> Option<u64> {
         self.get(sys, size, inflight)
             .and_then(|v| v.first())
@@ -292,6 +344,8 @@ pub(super) fn record(
         roundtrip_us: rt,
         mb_per_s: mb,
         ledger: None,
+        usage: None,
+        peer_usage: None,
     }
 }
 

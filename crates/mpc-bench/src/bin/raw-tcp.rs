@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mpc_bench::{exit, parse_size};
-use mpc_measure::{Payloads, Record};
+use mpc_measure::{Payloads, Record, Usage};
 
 /// Largest frame accepted (a bound on what a stray connection can make the
 /// echo allocate).
@@ -85,8 +85,14 @@ fn echo(listen: &str) -> Result<()> {
             }
         };
         std::thread::spawn(move || {
+            let before = Usage::of_this_process();
             if let Err(e) = serve(stream) {
                 eprintln!("raw-tcp echo: connection ended: {e}");
+            }
+            // what the process used while it served this connection (the
+            // benchmark makes one at a time)
+            if let (Some(before), Some(after)) = (before, Usage::of_this_process()) {
+                println!("usage {}", after.since(before).words());
             }
         });
     }
@@ -158,6 +164,8 @@ fn bench(connect: &str, size: u64, count: u64, inflight: u64) -> Result<()> {
     let mut roundtrips = Duration::ZERO;
     let mut bad = 0u64;
 
+    let before = Usage::of_this_process();
+    let mut writer_sleeps = 0;
     let elapsed = if inflight == 1 {
         let mut writer = stream;
         let mut frame = new_frame(&payloads);
@@ -181,19 +189,19 @@ fn bench(connect: &str, size: u64, count: u64, inflight: u64) -> Result<()> {
         let mut writer = stream;
         let wp = payloads.clone();
         let start = Instant::now();
-        let handle = std::thread::spawn(move || -> Result<()> {
+        let handle = std::thread::spawn(move || -> Result<u64> {
             let mut frame = new_frame(&wp);
             for i in 0..count {
                 if i >= inflight && permit_rx.recv().is_err() {
-                    return Ok(()); // the reader gave up
+                    return Ok(0); // the reader gave up
                 }
                 wp.stamp(i, &mut frame[HEADER..]);
                 if sent_tx.send(Instant::now()).is_err() {
-                    return Ok(());
+                    return Ok(0);
                 }
                 writer.write_all(&frame).context("sending")?;
             }
-            Ok(())
+            Ok(Usage::sleeps_of_this_thread().unwrap_or(0))
         });
         let mut outcome = Ok(());
         for i in 0..count {
@@ -217,7 +225,7 @@ fn bench(connect: &str, size: u64, count: u64, inflight: u64) -> Result<()> {
         let elapsed = start.elapsed();
         drop(permit_tx);
         match handle.join() {
-            Ok(r) => r?,
+            Ok(r) => writer_sleeps = r?,
             Err(_) => bail!("writer thread panicked"),
         }
         outcome?;
@@ -226,9 +234,14 @@ fn bench(connect: &str, size: u64, count: u64, inflight: u64) -> Result<()> {
     if bad > 0 {
         bail!("{bad} of {count} echoes differ from what was sent");
     }
+    let usage = before.zip(Usage::of_this_process()).map(|(b, a)| {
+        let mut u = a.since(b);
+        u.sleeps += writer_sleeps; // the writer thread has ended
+        u
+    });
     println!(
         "{}",
-        Record::from_run(size, count, inflight, elapsed, roundtrips)
+        Record::from_run(size, count, inflight, elapsed, roundtrips).with_usage(usage)
     );
     Ok(())
 }
