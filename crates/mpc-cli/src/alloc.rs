@@ -7,15 +7,19 @@
 //! the threshold. A party that receives and sends one large message after
 //! another then has every page of every buffer faulted in and zeroed by the
 //! kernel again: `cargo xtask bench` counts the minor page faults per
-//! message (docs/benchmarks.md, "Where the time goes"). `mpc` keeps freed
-//! memory for the next message instead: buffers up to 32 MiB come from the
-//! heap, and up to 128 MiB of free heap is kept. Messages above 32 MiB are
-//! still mapped and unmapped one by one, so the peak memory of a party that
-//! receives one large message does not change.
+//! message (docs/benchmarks.md, "Where the time goes").
 //!
-//! `MPC_MALLOC=default` leaves glibc's defaults (and `GLIBC_TUNABLES`
-//! alone). Applications built on `mpc-pool` choose their allocator
-//! themselves; docs/performance.md says how to do the same.
+//! `MPC_MALLOC=keep` keeps freed memory for the next message instead:
+//! buffers up to 32 MiB come from the heap, and up to 128 MiB of free heap
+//! is kept. Large echoes then fault in a fraction of the pages and run
+//! faster (the benchmark page measures both in one run), but a party that
+//! receives one message of hundreds of MiB keeps more memory at its peak
+//! (the heap buffers a growing receive buffer passed through stay with the
+//! process): the default is glibc's own behaviour, which keeps the peak
+//! memory of a large message within a few percent of its size. Applications
+//! built on `mpc-pool` choose their allocator themselves; `GLIBC_TUNABLES`
+//! (`glibc.malloc.mmap_threshold`, `glibc.malloc.trim_threshold`) does the
+//! same for any program.
 
 /// Buffers up to this size come from the heap (glibc's largest allowed
 /// mmap threshold on 64-bit systems).
@@ -25,10 +29,10 @@ const MMAP_THRESHOLD: i32 = 32 << 20;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_THRESHOLD: i32 = 128 << 20;
 
-/// Applies the settings, unless `MPC_MALLOC=default`. Call before any
-/// other thread starts.
-pub(crate) fn keep_freed_memory() {
-    if std::env::var_os("MPC_MALLOC").is_some_and(|v| v == "default") {
+/// Applies the settings if `MPC_MALLOC=keep`. Call before any other
+/// thread starts.
+pub(crate) fn keep_freed_memory_if_asked() {
+    if std::env::var_os("MPC_MALLOC").is_none_or(|v| v != "keep") {
         return;
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

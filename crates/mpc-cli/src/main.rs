@@ -26,7 +26,7 @@ use args::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    alloc::keep_freed_memory();
+    alloc::keep_freed_memory_if_asked();
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(&a),
         Command::Certs(a) => certs::run(&a),

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::{num, size_label};
+use super::format::{num, opt, size_label};
 use super::results::{PerMessage, Results, Sys};
 use super::tables::{head, row};
 
@@ -23,11 +23,14 @@ pub(super) fn section(w: &mut String, r: &Results) {
          `raw-tcp echo`) while it served the run. CPU: user + system time (10 ms \
          resolution). Cores busy: both processes' CPU time over the run's wall time. Sleeps: \
          voluntary context switches (the process waited, for the network mostly). Faults: \
-         minor page faults (pages the kernel mapped and zeroed anew). Medians over the runs.\n"
+         minor page faults (pages the kernel mapped and zeroed anew). Medians over the runs. \
+         `MPC_MALLOC=keep`: the same pair with glibc told to keep freed memory for the next \
+         message (crates/mpc-cli/src/alloc.rs; not the default, as it raises the peak memory \
+         of a party receiving one very large message).\n"
     );
     let mut rows = Vec::new();
     for (size, inflight) in CONFIGS {
-        for sys in [Sys::Raw, Sys::Plain, Sys::Tls] {
+        for sys in [Sys::Raw, Sys::Plain, Sys::Tls, Sys::Keep] {
             if let Some(p) = r.per_message(sys, size, inflight) {
                 rows.push([
                     format!("{}, {inflight}", size_label(size)),
@@ -156,13 +159,25 @@ pub(super) fn bulk(r: &Results, size: u64) -> Option<String> {
     let (p, raw) = both(r, (Sys::Plain, size, 1), (Sys::Raw, size, 1))?;
     let mib = size as f64 / f64::from(1 << 20);
     let faulted = (p.faults.0 + p.faults.1) * 4096.0 / f64::from(1 << 20);
+    let keep = match (r.per_message(Sys::Keep, size, 1), r.mb_s(Sys::Keep, size)) {
+        (Some(k), Some(mb_s)) => format!(
+            " With freed memory kept for the next message (`MPC_MALLOC=keep`), the same echoes \
+             had {} + {} faults per message and ran at {} MB/s ({:.2}x raw TCP's {} MB/s).",
+            num(k.faults.0),
+            num(k.faults.1),
+            num(mb_s),
+            mb_s / r.mb_s(Sys::Raw, size).unwrap_or(f64::NAN),
+            opt(r.mb_s(Sys::Raw, size))
+        ),
+        _ => String::new(),
+    };
     Some(format!(
         "CPU per MiB of payload echoed, both processes: {} µs against raw TCP's {} µs \
          ({:.1}x; cores busy {:.2} against {:.2}). Minor page faults per message: {} + {} \
          (about {} MiB of pages mapped and zeroed anew per {} message; raw TCP {} + {}). \
          The pool copies each payload out of the socket into a buffer of its own, which grows \
          as bytes arrive (never past what the sender has sent), and serializes each echo into \
-         a new buffer; raw TCP reads into and writes from one buffer it keeps.",
+         a new buffer; raw TCP reads into and writes from one buffer it keeps.{keep}",
         num(p.cpu_us() / mib),
         num(raw.cpu_us() / mib),
         p.cpu_us() / raw.cpu_us().max(1e-9),
@@ -259,5 +274,39 @@ mod tests {
             ),
             "{page}"
         );
+    }
+
+    #[test]
+    fn large_echoes_are_explained_with_the_kept_memory_run() {
+        let mib = 1 << 20;
+        let mut r = Results::default();
+        // 10 messages of 1 MiB each: raw 2\u{2009}000 MB/s, plain 1 000, kept 1\u{2009}800
+        for (sys, mb_s, cpu, faults) in [
+            (Sys::Raw, 2000.0, 0.02, 0),
+            (Sys::Plain, 1000.0, 0.04, 2560),
+            (Sys::Keep, 1800.0, 0.02, 30),
+        ] {
+            let mut m = record(mib, 10, 1, 0.1, 1000.0, mb_s);
+            m.usage = usage(cpu, faults, 10);
+            m.peer_usage = usage(cpu, faults, 10);
+            r.add(sys, m);
+        }
+        let why = bulk(&r, mib).unwrap();
+        assert!(
+            why.starts_with(
+                "CPU per MiB of payload echoed, both processes: 8\u{2009}000 µs against raw TCP's \
+                 4\u{2009}000 µs (2.0x; cores busy 0.80 against 0.40). Minor page faults per message: \
+                 256 + 256 (about 2.00 MiB of pages"
+            ),
+            "{why}"
+        );
+        assert!(
+            why.ends_with(
+                "had 3.00 + 3.00 faults per message and ran at 1\u{2009}800 MB/s (0.90x raw TCP's \
+                 2\u{2009}000 MB/s)."
+            ),
+            "{why}"
+        );
+        assert_eq!(bulk(&r, 16 * mib), None);
     }
 }

@@ -51,7 +51,7 @@ use crate::shell::{self, run};
 use format::size_label;
 use machine::{LoadWatch, Machine};
 use plan::{counts, MIB, SIZES};
-use programs::{Bins, TlsFiles};
+use programs::{Bins, Setup, TlsFiles};
 use results::{AllToAll, Metric, Results, Sys};
 
 pub(crate) const USAGE: &str = "\
@@ -254,12 +254,20 @@ impl Measuring<'_> {
                 self.load.sample();
                 let (n_raw, n_rust, _) = counts(size, self.opts.quick);
                 eprintln!(
-                    "bench: rep {}/{} size {}: raw, Rust plain, Rust TLS",
+                    "bench: rep {}/{} size {}: raw, Rust plain, Rust TLS (and MPC_MALLOC=keep from 1 MiB)",
                     rep + 1,
                     self.opts.reps,
                     size_label(size)
                 );
                 self.rust_and_raw(size, (n_raw, n_rust), 1)?;
+                if size >= MIB {
+                    let keep = Setup {
+                        keep_memory: true,
+                        ..Setup::default()
+                    };
+                    self.res
+                        .add(Sys::Keep, self.bins.mpc_pair_with(keep, size, n_rust, 1)?);
+                }
             }
             // the first message alone: connections (and TLS handshakes) + one round trip
             self.res

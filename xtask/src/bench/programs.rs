@@ -41,17 +41,23 @@ impl TlsFiles {
 
 /// How a pair of `mpc echo` and `mpc bench` runs: which `mpc` (`None`:
 /// this workspace's release build), over mutual TLS or plain HTTP, with an
-/// emulated network (`--net PROFILE`, given to both processes) or not.
+/// emulated network (`--net PROFILE`, given to both processes) or not,
+/// keeping freed memory (`MPC_MALLOC=keep`, both processes) or not.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Setup<'a> {
     pub(super) mpc: Option<&'a Path>,
     pub(super) tls: Option<&'a TlsFiles>,
     pub(super) net: Option<&'a str>,
+    pub(super) keep_memory: bool,
 }
 
 impl Setup<'_> {
-    /// The TLS options (`which` of the two parties) and `--net`.
+    /// The TLS options (`which` of the two parties), `--net` and
+    /// `MPC_MALLOC`.
     fn add_args(&self, cmd: &mut Command, which: impl Fn(&TlsFiles) -> &Vec<String>) {
+        if self.keep_memory {
+            cmd.env("MPC_MALLOC", "keep");
+        }
         if let Some(t) = self.tls {
             cmd.args(which(t));
         }

@@ -12,6 +12,9 @@ pub(super) enum Sys {
     Plain,
     Tls,
     Python,
+    /// The pool over plain HTTP with `MPC_MALLOC=keep` (freed memory kept
+    /// for the next message); large payloads only, not in [`Sys::ALL`].
+    Keep,
 }
 
 impl Sys {
@@ -23,6 +26,7 @@ impl Sys {
             Sys::Plain => "Rust pool, HTTP",
             Sys::Tls => "Rust pool, mutual TLS",
             Sys::Python => "Python 5.0.4 pair, HTTP",
+            Sys::Keep => "Rust pool, HTTP, MPC_MALLOC=keep",
         }
     }
 
@@ -32,6 +36,7 @@ impl Sys {
             Sys::Plain => "#1f77b4",
             Sys::Tls => "#2ca02c",
             Sys::Python => "#d62728",
+            Sys::Keep => "#9467bd",
         }
     }
 }
