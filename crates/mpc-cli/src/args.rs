@@ -193,6 +193,14 @@ pub(crate) struct EchoArgs {
     /// Stop after echoing this many messages in all (from all peers).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) count: Option<u64>,
+
+    /// With --count: once the count is reached, keep answering for up to
+    /// this many seconds, until every peer has left the pool (a Rust party
+    /// announces that when it shuts down), so that a peer whose last answer
+    /// was lost on the way and sends again is told its message arrived
+    /// (default 5).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
+    pub(crate) linger: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

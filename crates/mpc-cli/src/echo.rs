@@ -15,6 +15,32 @@ use tokio::task::{JoinError, JoinSet};
 use crate::args::EchoArgs;
 use crate::common::{chain, print_ready, start_pool, Signals};
 
+/// How long `--count` keeps answering after the count is reached, at most.
+const LINGER: Duration = Duration::from_secs(5);
+
+/// The id of a receive that no message ever has: it ends when its peer
+/// leaves the pool.
+const LINGER_ID: &str = "mpc-echo: waiting for the peer to leave";
+
+/// Keeps the pool answering until every peer has left it (a Rust party
+/// announces that when it shuts down), for at most `limit` or until a
+/// signal: a peer whose answer to its last message was lost sends it again,
+/// and the running pool tells it the message arrived (a duplicate, already
+/// echoed) instead of leaving it to fail.
+async fn linger(pool: &Pool, limit: Duration, signals: &mut Signals) {
+    let peers = pool.peers();
+    let all_left = futures_util::future::join_all(peers.iter().map(|peer| {
+        pool.recv_with_id::<Value>(peer, LINGER_ID)
+            .no_timeout()
+            .into_future()
+    }));
+    tokio::select! {
+        _ = all_left => tracing::debug!("every peer has left the pool"),
+        () = tokio::time::sleep(limit) => tracing::info!(seconds = limit.as_secs_f64(), "not every peer has left the pool; stopping"),
+        s = signals.recv() => tracing::info!(signal = s, "stopping"),
+    }
+}
+
 /// Echoes under way per peer before the loop waits for some to finish.
 const MAX_OUTSTANDING: usize = 256;
 /// How often to look whether a peer that left the pool is back.
@@ -94,6 +120,9 @@ pub(crate) async fn run(args: EchoArgs) -> Result<ExitCode> {
             false
         }
     };
+    if drained && reason == "count" {
+        linger(&pool, args.linger.unwrap_or(LINGER), &mut signals).await;
+    }
     // what the process used while it echoed (`cargo xtask bench` reads it)
     if let Some(u) = ready.zip(Usage::of_this_process()).map(|(b, a)| a.since(b)) {
         println!("usage {}", u.words());

@@ -690,3 +690,118 @@ fn echo_relays_python_values_unchanged() {
         "{stdout}"
     );
 }
+
+/// One HTTP/1.1 exchange on a fresh connection: the status code of the
+/// answer to `request`, or why there was none.
+fn exchange(addr: &str, request: &[u8]) -> Result<u16, String> {
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    s.write_all(request).map_err(|e| format!("write: {e}"))?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("no status line in {text:?}"))
+}
+
+/// Answers every request on `listener` with 200 (reading its head and its
+/// Content-Length body first) and says so on `answered`.
+fn answer_everything(listener: TcpListener, answered: mpsc::Sender<()>) {
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let mut reader = BufReader::new(conn);
+            let mut length = 0usize;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = answered.send(());
+        }
+    });
+}
+
+/// `mpc echo --count 1` keeps answering after its count is reached (here
+/// for `--linger 3` seconds, as its peer never leaves): a peer whose answer
+/// was lost on the way and that sends its last message again, with the
+/// same delivery token, is told it arrived instead of finding the echo
+/// gone. (Before `--linger`, the echo shut down as soon as it had echoed
+/// its count, and the late retry was refused.)
+#[test]
+fn echo_with_a_count_answers_a_late_retry() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let bob_port = listener.local_addr().expect("addr").port();
+    let (answered_tx, answered) = mpsc::channel();
+    answer_everything(listener, answered_tx);
+    let mut args = alice_echo(bob_port, 1);
+    args.extend(["--linger".to_owned(), "3".to_owned()]);
+    let mut echo = Proc::spawn(&args);
+    let ready = echo.wait_line("ready ");
+    let echo_addr = ready
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("listen="))
+        .expect("listen=")
+        .to_owned();
+
+    let hello: Vec<u8> = (0..HELLO_HEX.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&HELLO_HEX[i..i + 2], 16).expect("hex"))
+        .collect();
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nHost: alice\r\nConnection: close\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\
+         Cookie: server_port={bob_port}\r\nx-mpc-delivery: 00000000000000b0-0\r\n\r\n",
+        hello.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&hello);
+
+    assert_eq!(exchange(&echo_addr, &request), Ok(200), "the message");
+    // the echo reached bob: the count is reached
+    answered
+        .recv_timeout(WAIT)
+        .expect("the echo of the message");
+    // time enough for an echo that does not linger to have shut down
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        exchange(&echo_addr, &request),
+        Ok(200),
+        "the same message again, after the count was reached"
+    );
+    let (status, stdout, stderr) = echo.finish();
+    assert!(status.success(), "echo failed: {stdout}\n{stderr}");
+    assert!(
+        stdout.contains("stopped name=alice reason=count received=1 echoed=1 failed=0"),
+        "{stdout}"
+    );
+    // the ledger's row of bob: one message in, one out, one duplicate
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("bob "))
+        .expect("bob's row in the ledger")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        (row[1], row[4], row.last().copied()),
+        ("1", "1", Some("1")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("not every peer has left the pool"),
+        "{stderr}"
+    );
+}
