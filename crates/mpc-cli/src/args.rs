@@ -300,6 +300,13 @@ pub(crate) fn parse_host_port(s: &str, allow_port_0: bool) -> Result<String, Str
         ));
     }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        if let Some(ip) = rest.strip_suffix(']') {
+            // no port: 80, or 443 with TLS, as for a host name
+            if ip.parse::<Ipv6Addr>().is_err() {
+                return Err(format!("{ip:?} in {s:?} is not an IPv6 address"));
+            }
+            return Ok(s.to_owned());
+        }
         let Some((ip, port)) = rest.split_once("]:") else {
             return Err(format!(
                 "{s:?} is not HOST:PORT; an IPv6 address goes in brackets followed by :PORT ({example})"
@@ -480,6 +487,8 @@ mod tests {
             "bob-container"
         );
         assert_eq!(parse_listen("0.0.0.0").unwrap(), "0.0.0.0");
+        assert_eq!(parse_peer("bob=[::1]").unwrap().address, "[::1]");
+        assert_eq!(parse_listen("[::]").unwrap(), "[::]");
         assert_eq!(
             parse_peer("party_1=bob.example.org:443").unwrap().name,
             "party_1"
@@ -496,6 +505,8 @@ mod tests {
             ("bob=::1:8001", "brackets"),
             ("bob=[::1]8001", "brackets"),
             ("bob=[nope]:8001", "not an IPv6 address"),
+            ("bob=[nope]", "not an IPv6 address"),
+            ("bob=[::1", "brackets"),
             ("bo b=h:1", "whitespace"),
             ("bob=http://h:1", "without a scheme"),
             ("bob=h/x:1", "contains"),
