@@ -7,44 +7,62 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use mpc_measure::{Record, RecordLedger, Usage};
-use mpc_pool::{Bytes, Pending, Pool};
-use serde::{Serialize, Serializer};
+use mpc_pool::{Blob, Bytes, Pending, Pool};
 use tokio::task::JoinSet;
 
 use crate::args::BenchArgs;
 use crate::common::{chain, start_pool};
 
-/// A byte string borrowed from the working buffer, sent as msgpack bin
-/// (like `bytes::Bytes`, without copying the buffer first: the pool encodes
-/// the message when `send` is called).
-struct Bin<'a>(&'a [u8]);
-
-impl Serialize for Bin<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(self.0)
-    }
-}
-
-/// The payloads of the run (from the system's randomness), and the
-/// working buffer each is made in before it is sent.
+/// The payloads of the run (from the system's randomness), each in a
+/// buffer of its own sent without a copy ([`Blob`]): the buffer of an
+/// earlier message is stamped again and reused once the pool has let go of
+/// it (its send is over), so large payloads are neither copied nor faulted
+/// in anew for every message, as raw TCP's client reuses its one buffer.
 struct Payloads {
     payloads: mpc_measure::Payloads,
-    work: Vec<u8>,
+    /// Buffers handed out, oldest first; at most [`Payloads::KEPT`].
+    out: VecDeque<Bytes>,
 }
 
 impl Payloads {
+    /// Buffers kept for reuse at most (one per message under way, and one).
+    const KEPT: usize = crate::args::MAX_INFLIGHT as usize + 1;
+
     fn new(size: usize) -> Result<Self> {
         let mut seed = [0u8; 8];
         getrandom::fill(&mut seed).map_err(|e| anyhow!("no system randomness: {e}"))?;
         let payloads = mpc_measure::Payloads::with_seed(size, u64::from_le_bytes(seed));
-        let work = payloads.payload(0);
-        Ok(Payloads { payloads, work })
+        Ok(Payloads {
+            payloads,
+            out: VecDeque::new(),
+        })
     }
 
-    /// Payload `i`, in the working buffer.
-    fn payload(&mut self, i: u64) -> &[u8] {
-        self.payloads.stamp(i, &mut self.work);
-        &self.work
+    /// Payload `i`: the oldest buffer handed out if nobody else holds it
+    /// any more (sends finish about in the order they started), stamped
+    /// for `i`, or a new one.
+    fn payload(&mut self, i: u64) -> Bytes {
+        let reused = match self.out.pop_front().map(Bytes::try_into_mut) {
+            Some(Ok(m)) => Some(m),
+            Some(Err(held)) => {
+                self.out.push_front(held);
+                None
+            }
+            None => None,
+        };
+        let payload = match reused {
+            Some(mut m) => {
+                // the rest of the buffer is the run's base already
+                self.payloads.stamp(i, &mut m);
+                m.freeze()
+            }
+            None => Bytes::from(self.payloads.payload(i)),
+        };
+        if self.out.len() >= Self::KEPT {
+            self.out.pop_front();
+        }
+        self.out.push_back(payload.clone());
+        payload
     }
 
     /// Whether `echo` is payload `i`.
@@ -222,7 +240,7 @@ async fn measure(
         // echo party sends message i back as id i.
         let echo = pool.recv::<Bytes>(peer).register();
         let sent = Instant::now();
-        sends.spawn(pool.send(peer, &Bin(payloads.payload(i))));
+        sends.spawn(pool.send(peer, &Blob(payloads.payload(i))));
         window.push_back(InFlight { i, sent, echo });
         while let Some(r) = sends.try_join_next() {
             check_send(r)?;
@@ -300,17 +318,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn working_buffer_holds_each_payload() {
+    fn payload_buffers_are_reused_once_free() {
         for size in [0usize, 1, 7, 8, 9, 1000] {
             let mut p = Payloads::new(size).unwrap();
-            let a = p.payload(0).to_vec();
-            let b = p.payload(1).to_vec();
+            let a = p.payload(0);
+            let b = p.payload(1);
             assert_eq!(a.len(), size);
             if size > 0 {
                 assert_ne!(a, b);
             }
             assert!(p.matches(0, &a) && p.matches(1, &b));
-            assert_eq!(p.payload(0), a.as_slice());
+            // still held here: payload 2 gets a buffer of its own
+            let c = p.payload(2);
+            assert!(p.matches(2, &c) && p.matches(0, &a), "{size}");
+            if size > 0 {
+                assert_ne!(c.as_ptr(), a.as_ptr());
+            }
+            // once let go of, a buffer is stamped again for a later payload
+            let reused = a.as_ptr();
+            drop(a);
+            let d = p.payload(3);
+            assert!(p.matches(3, &d) && p.matches(1, &b));
+            if size > 0 {
+                assert_eq!(d.as_ptr(), reused, "{size}");
+            }
         }
     }
 }
