@@ -250,10 +250,10 @@ fn typed_decoding(r: &Results) -> Target {
             let why = match packet {
                 // a copy of 64 KiB alone takes microseconds
                 Some(b) if b >= 64 << 10 && new < 1000.0 && old < 1000.0 => format!(
-                    ": both paths take under 1 µs for a {} packet, so neither copies the \
-                     payload (each hands over a slice of the packet); there is no detour left \
-                     to remove",
-                    size_label(b)
+                    ": both paths take under 1 µs for a packet of {} MiB, so neither copies \
+                     the payload (each hands over a slice of the packet); there is no detour \
+                     left to remove",
+                    num(b as f64 / f64::from(1 << 20))
                 ),
                 _ if new < 100.0 => format!(
                     ": the whole decode takes under 100 ns; what is left is what both paths \
@@ -422,7 +422,7 @@ mod tests {
         r.micro = vec![big, micro("codec/bytes-1MiB/value+from_value", 39.0)];
         assert!(cause(&r).unwrap().starts_with(
             "bytes-1MiB: 40 ns straight from the bytes against 39 ns through `Value`: both \
-             paths take under 1 µs for a 1 MiB packet, so neither copies"
+             paths take under 1 µs for a packet of 1.00 MiB, so neither copies"
         ));
     }
 }
