@@ -31,6 +31,7 @@ mod config;
 mod error;
 mod logsafe;
 mod protocol;
+mod recycle;
 mod server;
 pub mod tls;
 mod wire;

@@ -25,6 +25,7 @@ use crate::config::ServerLimits;
 use crate::protocol::{
     RustPeers, DELIVERY_HEADER, DEPARTURE_PATH, POOL_HEADER, REPORT_PATH, ROUND_HEADER,
 };
+use crate::recycle::Recycler;
 use crate::tls::TlsSetup;
 use crate::wire::{digits, headers_len, status_line_len};
 
@@ -77,6 +78,8 @@ pub(crate) struct ServerState {
     tls: Option<Arc<TlsSetup>>,
     limits: ServerLimits,
     rust_peers: Arc<RustPeers>,
+    /// Receive buffers of large packets, used again.
+    recycler: Arc<Recycler>,
 }
 
 impl ServerState {
@@ -101,6 +104,7 @@ impl ServerState {
             tls,
             limits,
             rust_peers,
+            recycler: Arc::default(),
         });
         // the peers' hosts: to identify senders without TLS, and to keep
         // connection slots for peers in both modes
@@ -433,12 +437,20 @@ fn grown_capacity(len: usize, need: usize, declared: Option<usize>, limit: usize
 /// without a declared length is given back), so what the pool's buffer
 /// limits count is what is held. A body that grows past `limit` is
 /// refused as soon as it does.
+///
+/// A body of a declared length in the recycled range is read into a kept
+/// buffer of that size if there is one (its pages are in memory already),
+/// and every packet in that range is handed on so that its buffer is kept
+/// when the application lets go of it ([`Recycler`]).
 async fn read_body(
     body: &mut Body,
     declared: Option<usize>,
     limit: usize,
+    recycler: &Arc<Recycler>,
 ) -> Result<Bytes, BodyError> {
-    let mut buf: Vec<u8> = Vec::new();
+    let kept = declared.and_then(|d| recycler.take(d));
+    let reused = kept.is_some();
+    let mut buf: Vec<u8> = kept.unwrap_or_default();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(BodyError::Read)?;
         if let Ok(data) = frame.into_data() {
@@ -454,12 +466,13 @@ async fn read_body(
             buf.extend_from_slice(&data);
         }
     }
-    if buf.capacity() > buf.len() {
+    if buf.capacity() > buf.len() && !reused {
         // only a body shorter than its reservation (no declared length):
-        // shrinking in place, no new memory
+        // shrinking in place, no new memory (a kept buffer has at most
+        // 1/16 of room to spare and stays as it is)
         buf.shrink_to_fit();
     }
-    Ok(Bytes::from(buf))
+    Ok(recycler.share(buf))
 }
 
 /// Most of a refused body read and thrown away before answering.
@@ -602,7 +615,7 @@ async fn serve_peer(
     let mut body = body;
     let read = tokio::time::timeout(
         state.limits.body_read_timeout,
-        read_body(&mut body, declared, limit),
+        read_body(&mut body, declared, limit, &state.recycler),
     )
     .await;
     let packet: Bytes = match read {
@@ -792,7 +805,7 @@ mod tests {
         let total = 301_005;
         for declared in [Some(total), None] {
             let mut body = body_of(frames.clone());
-            let Ok(b) = read_body(&mut body, declared, 1 << 20).await else {
+            let Ok(b) = read_body(&mut body, declared, 1 << 20, &Arc::default()).await else {
                 panic!("read")
             };
             assert_eq!(b.len(), total);
@@ -802,9 +815,37 @@ mod tests {
         }
         let mut body = body_of(frames);
         assert!(matches!(
-            read_body(&mut body, None, 300_000).await,
+            read_body(&mut body, None, 300_000, &Arc::default()).await,
             Err(BodyError::TooLarge)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_large_body_reuses_the_buffer_of_the_last_one() {
+        let chunk: &'static [u8] = &[9; 256 << 10];
+        let frames = vec![chunk; 8]; // 2 MiB
+        let total = 8 * chunk.len();
+        let recycler = Arc::default();
+        let read = |frames| {
+            let recycler = Arc::clone(&recycler);
+            async move {
+                let mut body = body_of(frames);
+                match read_body(&mut body, Some(total), 4 << 20, &recycler).await {
+                    Ok(b) => b,
+                    Err(_) => panic!("read"),
+                }
+            }
+        };
+        let first = read(frames.clone()).await;
+        let ptr = first.as_ptr();
+        // still held by the application: the next body gets a buffer of its own
+        let second = read(frames.clone()).await;
+        assert_ne!(second.as_ptr(), ptr);
+        assert_eq!(&second[..], &first[..]);
+        drop(first);
+        let third = read(frames).await;
+        assert_eq!((third.as_ptr(), third.len()), (ptr, total));
+        assert!(third.iter().all(|&b| b == 9));
     }
 
     #[test]

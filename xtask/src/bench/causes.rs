@@ -175,9 +175,10 @@ pub(super) fn bulk(r: &Results, size: u64) -> Option<String> {
         "CPU per MiB of payload echoed, both processes: {} µs against raw TCP's {} µs \
          ({:.1}x; cores busy {:.2} against {:.2}). Minor page faults per message: {} + {} \
          (about {} MiB of pages mapped and zeroed anew per {} message; raw TCP {} + {}). \
-         The pool copies each payload it receives out of the socket into a new buffer of its \
-         own, which grows as bytes arrive (never past what the sender has sent), and hands it \
-         to the application; raw TCP reads into one buffer it keeps. (Both send without a copy: \
+         The pool copies each payload it receives out of the socket into a buffer of its own \
+         (a kept one of about that size once the application has dropped the last, else a new \
+         one that grows as bytes arrive, never past what the sender has sent) and hands it to \
+         the application; raw TCP reads into one buffer it keeps. (Both send without a copy: \
          `mpc bench` and `mpc echo` share the payload with the packet.){keep}",
         num(p.cpu_us() / mib),
         num(raw.cpu_us() / mib),
