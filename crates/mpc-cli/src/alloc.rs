@@ -11,8 +11,9 @@
 //!
 //! `MPC_MALLOC=keep` keeps freed memory for the next message instead:
 //! buffers up to 32 MiB come from the heap, and up to 128 MiB of free heap
-//! is kept. Large echoes then fault in a fraction of the pages and run
-//! faster (the benchmark page measures both in one run), but a party that
+//! is kept. Echoes of about 1 MiB then fault in a fraction of the pages and
+//! run faster (mpc-http already uses received buffers of 1 to 32 MiB again;
+//! the benchmark page measures both in one run), but a party that
 //! receives one message of hundreds of MiB keeps more memory at its peak
 //! (the heap buffers a growing receive buffer passed through stay with the
 //! process): the default is glibc's own behaviour, which keeps the peak

@@ -196,9 +196,9 @@ pub(crate) struct EchoArgs {
 
     /// With --count: once the count is reached, keep answering for up to
     /// this many seconds, until every peer has left the pool (a Rust party
-    /// announces that when it shuts down), so that a peer whose last answer
-    /// was lost on the way and sends again is told its message arrived
-    /// (default 5).
+    /// announces that when it shuts down) or nothing has come for a second,
+    /// so that a peer whose last answer was lost on the way and sends again
+    /// is told its message arrived (default 5).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub(crate) linger: Option<Duration>,
 }

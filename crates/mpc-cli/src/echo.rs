@@ -18,15 +18,22 @@ use crate::common::{chain, print_ready, start_pool, Signals};
 /// How long `--count` keeps answering after the count is reached, at most.
 const LINGER: Duration = Duration::from_secs(5);
 
+/// The linger also ends once no message (new or repeated) has come for
+/// this long: a retry after a lost answer follows within a fraction of it
+/// (the first pause between attempts is 20 ms), and a peer that never
+/// announces leaving (a Python party) does not hold the echo for `LINGER`.
+const QUIET: Duration = Duration::from_secs(1);
+
 /// The id of a receive that no message ever has: it ends when its peer
 /// leaves the pool.
 const LINGER_ID: &str = "mpc-echo: waiting for the peer to leave";
 
 /// Keeps the pool answering until every peer has left it (a Rust party
-/// announces that when it shuts down), for at most `limit` or until a
-/// signal: a peer whose answer to its last message was lost sends it again,
-/// and the running pool tells it the message arrived (a duplicate, already
-/// echoed) instead of leaving it to fail.
+/// announces that when it shuts down), or nothing has come for [`QUIET`],
+/// for at most `limit` or until a signal: a peer whose answer to its last
+/// message was lost sends it again, and the running pool tells it the
+/// message arrived (a duplicate, already echoed) instead of leaving it to
+/// fail.
 async fn linger(pool: &Pool, limit: Duration, signals: &mut Signals) {
     let peers = pool.peers();
     let all_left = futures_util::future::join_all(peers.iter().map(|peer| {
@@ -34,8 +41,28 @@ async fn linger(pool: &Pool, limit: Duration, signals: &mut Signals) {
             .no_timeout()
             .into_future()
     }));
+    // messages and repeats received so far, all peers
+    let arrived = || {
+        pool.stats()
+            .iter()
+            .map(|s| s.messages_received + s.duplicates_received)
+            .sum::<u64>()
+    };
+    let quiet = async {
+        let (mut seen, mut since) = (arrived(), tokio::time::Instant::now());
+        loop {
+            tokio::time::sleep(QUIET / 10).await;
+            let now = arrived();
+            if now != seen {
+                (seen, since) = (now, tokio::time::Instant::now());
+            } else if since.elapsed() >= QUIET {
+                return;
+            }
+        }
+    };
     tokio::select! {
         _ = all_left => tracing::debug!("every peer has left the pool"),
+        () = quiet => tracing::info!(seconds = QUIET.as_secs_f64(), "no message for a while and not every peer has left the pool; stopping"),
         () = tokio::time::sleep(limit) => tracing::info!(seconds = limit.as_secs_f64(), "not every peer has left the pool; stopping"),
         s = signals.recv() => tracing::info!(signal = s, "stopping"),
     }
